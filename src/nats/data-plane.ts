@@ -1,0 +1,54 @@
+/**
+ * The data plane's JetStream streams: CDC_<stream> (reader output), XF_<stream>_<t>
+ * (one per transformer), DLQ (poison messages). Created idempotently; a changed max age
+ * is applied by updating the stream.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from "@nats-io/jetstream";
+import { TributaryError } from "../errors.js";
+
+const NS_PER_MS = 1_000_000;
+
+export interface StreamSpecNats {
+  name: string;
+  subjects: string[];
+  maxAgeMs: number;
+  replicas: number;
+}
+
+/** Creates or updates a limits-retention, file-backed stream with de-duplication. */
+export async function ensureJetStream(nc: NatsConnection, s: StreamSpecNats): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const cfg: Partial<StreamConfig> = {
+    name: s.name,
+    subjects: s.subjects,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    max_age: s.maxAgeMs * NS_PER_MS,
+    duplicate_window: Math.min(120_000, s.maxAgeMs || 120_000) * NS_PER_MS,
+    num_replicas: s.replicas,
+    allow_direct: true,
+  };
+  try {
+    const info = await jsm.streams.info(s.name).catch(() => null);
+    if (!info) {
+      await jsm.streams.add(cfg);
+      return;
+    }
+    const cur = info.config;
+    if (cur.max_age !== cfg.max_age || cur.subjects.join() !== s.subjects.join()) {
+      await jsm.streams.update(s.name, { ...cur, max_age: cfg.max_age!, subjects: s.subjects, duplicate_window: cfg.duplicate_window! });
+    }
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (/already in use/i.test(msg)) return; // a peer created it concurrently
+    throw new TributaryError("NATS_UNAVAILABLE", `cannot create JetStream stream ${s.name} (${s.subjects.join(", ")}): ${msg}`, { cause: err });
+  }
+}
+
+/** Deletes a JetStream stream if it exists (tests, stream removal with purge). */
+export async function deleteJetStream(nc: NatsConnection, name: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.delete(name).catch(() => undefined);
+}

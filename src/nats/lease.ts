@@ -1,0 +1,78 @@
+/**
+ * Ownership leases in the leases KV bucket (brief: "Ownership protocol").
+ * acquire = create (only if absent; its revision is the epoch / fencing token),
+ * renew = CAS update on the last revision, release = CAS delete. Every failure of
+ * renew is LEASE_LOST: the caller must stop at once.
+ */
+import type { KV } from "@nats-io/kv";
+import { TributaryError } from "../errors.js";
+import { getJson, toJson } from "./control-plane.js";
+
+/** What a lease key holds (readable with `nats kv get`). */
+export interface LeaseValue {
+  node: string;
+  epoch: number | null;
+  acquired: string;
+  renewed?: string;
+}
+
+/** A held lease. */
+export interface Lease {
+  key: string;
+  epoch: number;
+  /** last revision written by us; the next CAS must name it */
+  revision: number;
+  /** performance.now() taken before the request that last confirmed the lease */
+  confirmedAt: number;
+  /** wall-clock time of acquisition (shown in the KV value) */
+  acquired: string;
+}
+
+/** Lease operations on one bucket for one node. */
+export class LeaseStore {
+  constructor(
+    private readonly kv: KV,
+    readonly node: string,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Creates the lease if absent. LEASE_HELD (retryable) when someone holds it. */
+  async acquire(key: string): Promise<Lease> {
+    const t0 = this.now();
+    const acquired = new Date().toISOString();
+    let epoch: number;
+    try {
+      epoch = await this.kv.create(key, toJson({ node: this.node, epoch: null, acquired } satisfies LeaseValue));
+    } catch (err) {
+      const holder = await getJson<LeaseValue>(this.kv, key).catch(() => undefined);
+      if (holder || /wrong last sequence|exists/i.test((err as Error).message)) {
+        throw new TributaryError("LEASE_HELD", `lease ${key} is held by ${holder?.value.node ?? "another node"} (epoch ${holder?.value.epoch ?? "?"})`);
+      }
+      throw new TributaryError("NATS_UNAVAILABLE", `cannot acquire lease ${key}: ${(err as Error).message}`, { cause: err });
+    }
+    // Record the epoch in the value so `nats kv get` shows it; this is the first renew.
+    return this.renew({ key, epoch, revision: epoch, confirmedAt: t0, acquired });
+  }
+
+  /** CAS-renews; throws LEASE_LOST on any failure (revision moved, key gone, timeout). */
+  async renew(lease: Lease): Promise<Lease> {
+    const t0 = this.now();
+    const value: LeaseValue = { node: this.node, epoch: lease.epoch, acquired: lease.acquired, renewed: new Date().toISOString() };
+    try {
+      const revision = await this.kv.update(lease.key, toJson(value), lease.revision);
+      return { ...lease, revision, confirmedAt: t0 };
+    } catch (err) {
+      throw new TributaryError("LEASE_LOST", `lease ${lease.key} (epoch ${lease.epoch}) lost: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** CAS-deletes the lease (watchers see the delete at once). Errors are reported, not thrown: the lease is gone or will age out. */
+  async release(lease: Lease): Promise<boolean> {
+    try {
+      await this.kv.delete(lease.key, { previousSeq: lease.revision });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
