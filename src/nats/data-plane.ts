@@ -19,7 +19,7 @@ export interface StreamSpecNats {
 /** Creates or updates a limits-retention, file-backed stream with de-duplication. */
 export async function ensureJetStream(nc: NatsConnection, s: StreamSpecNats): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  const cfg: Partial<StreamConfig> = {
+  const cfg: Partial<StreamConfig> & { name: string } = {
     name: s.name,
     subjects: s.subjects,
     retention: RetentionPolicy.Limits,
