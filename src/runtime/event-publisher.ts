@@ -1,0 +1,64 @@
+/**
+ * Publishes change events of one writer (reader or transformer) to its JetStream stream
+ * through the gap-free ChainPublisher, with the brief's headers. On start it reads the
+ * position of the last event the stream holds; events at or before it are skipped, so a
+ * restart from an older checkpoint never re-appends what is already there.
+ */
+import type { NatsConnection } from "@nats-io/transport-node";
+import { ChainPublisher, buildHeaders } from "../nats/chain-publisher.js";
+import type { ChangeEvent } from "../events/change-event.js";
+
+export const HDR_EPOCH = "Tributary-Epoch";
+export const HDR_POS = "Tributary-Pos";
+
+const enc = new TextEncoder();
+
+export interface EventPublisherOptions {
+  stream: string;
+  /** prefix of Nats-Msg-Id, e.g. the stream id */
+  idPrefix: string;
+  epoch: number;
+  window?: number;
+}
+
+export class EventPublisher {
+  readonly chain: ChainPublisher;
+  /** position of the last event already in the stream (null: empty) */
+  tailPos: string | null = null;
+  skipped = 0;
+
+  constructor(nc: NatsConnection, private readonly o: EventPublisherOptions) {
+    this.chain = new ChainPublisher(nc, { stream: o.stream, window: o.window ?? 1024 });
+  }
+
+  async start(): Promise<string | null> {
+    const tail = await this.chain.start();
+    this.tailPos = tail.last?.header?.get(HDR_POS) || null;
+    return this.tailPos;
+  }
+
+  /** Publishes unless the stream already holds `pos`. Returns false when skipped. */
+  async publish(subject: string, event: ChangeEvent, pos: string, extra?: Record<string, string>): Promise<boolean> {
+    if (this.tailPos !== null && pos <= this.tailPos) {
+      this.skipped++;
+      return false;
+    }
+    const key = JSON.stringify(event.key);
+    const h = buildHeaders({
+      "Nats-Msg-Id": `${this.o.idPrefix}:${pos}`,
+      [HDR_EPOCH]: String(this.o.epoch),
+      [HDR_POS]: pos,
+      "Tributary-Op": event.op,
+      "Tributary-Table": `${event.source.schema}.${event.source.table}`,
+      "Tributary-Key": key.length > 512 ? key.slice(0, 509) + "..." : key,
+      ...extra,
+    });
+    await this.chain.publish(subject, enc.encode(JSON.stringify(event)), h);
+    return true;
+  }
+
+  get count(): number { return this.chain.count; }
+  get acked(): number { return this.chain.acked; }
+  drain(): Promise<void> { return this.chain.drain(); }
+  close(): void { this.chain.close(); }
+}
