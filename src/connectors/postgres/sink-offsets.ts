@@ -1,0 +1,80 @@
+/**
+ * The sink's checkpoint inside the target database: `tributary.sink_offsets` holds, per
+ * sink, the last applied JetStream sequence and the writer's epoch. It is written in the
+ * same transaction as the data, which is what makes replays idempotent.
+ */
+import type pg from "pg";
+
+/** A sink's checkpoint: last applied JetStream stream sequence and the writer's lease epoch. */
+export interface SinkCheckpoint {
+  seq: number;
+  epoch: number;
+}
+
+/** Serializes concurrent first-time creation by several sinks (CREATE … IF NOT EXISTS can race). */
+const CREATE_LOCK = 7_310_575_213_948_134_001n;
+
+/** Creates schema `tributary` and table `sink_offsets` unless the table exists already. */
+export async function ensureOffsetsTable(client: pg.ClientBase): Promise<void> {
+  const exists = await client.query<{ t: string | null }>("SELECT to_regclass('tributary.sink_offsets')::text AS t");
+  if (exists.rows[0]?.t) return;
+  await client.query("BEGIN");
+  try {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [CREATE_LOCK.toString()]);
+    await client.query("CREATE SCHEMA IF NOT EXISTS tributary");
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS tributary.sink_offsets (
+         sink_id text PRIMARY KEY,
+         seq bigint NOT NULL,
+         epoch bigint NOT NULL,
+         updated_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    await client.query("COMMIT");
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The stored checkpoint, `{0, 0}` when the sink has none. */
+export async function readOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkCheckpoint> {
+  const r = await client.query<{ seq: string; epoch: string }>(
+    "SELECT seq::text AS seq, epoch::text AS epoch FROM tributary.sink_offsets WHERE sink_id = $1",
+    [sinkId],
+  );
+  const row = r.rows[0];
+  return row ? { seq: Number(row.seq), epoch: Number(row.epoch) } : { seq: 0, epoch: 0 };
+}
+
+/**
+ * Inside an open transaction: reads the checkpoint and locks its row until commit, so two
+ * writers of one sink (an old and a new owner) apply batches one after the other and the
+ * second sees what the first stored.
+ */
+export async function lockOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkCheckpoint> {
+  const select = () =>
+    client.query<{ seq: string; epoch: string }>(
+      "SELECT seq::text AS seq, epoch::text AS epoch FROM tributary.sink_offsets WHERE sink_id = $1 FOR UPDATE",
+      [sinkId],
+    );
+  let r = await select();
+  if (r.rowCount === 0) {
+    // First batch of this sink: create the row (a concurrent writer may win; then we wait on its lock).
+    await client.query(
+      "INSERT INTO tributary.sink_offsets (sink_id, seq, epoch) VALUES ($1, 0, 0) ON CONFLICT (sink_id) DO NOTHING",
+      [sinkId],
+    );
+    r = await select();
+  }
+  const row = r.rows[0];
+  return row ? { seq: Number(row.seq), epoch: Number(row.epoch) } : { seq: 0, epoch: 0 };
+}
+
+/** Inside the transaction that applied the data: stores the new checkpoint. */
+export async function writeOffsets(client: pg.ClientBase, sinkId: string, cp: SinkCheckpoint): Promise<void> {
+  await client.query("UPDATE tributary.sink_offsets SET seq = $2, epoch = $3, updated_at = now() WHERE sink_id = $1", [
+    sinkId,
+    cp.seq,
+    cp.epoch,
+  ]);
+}
