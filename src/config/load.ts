@@ -15,13 +15,17 @@ const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 /** Replaces `${VAR}` in every string leaf; a missing variable without default is an error naming it and the path. */
 export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], errors: string[] = []): unknown {
   if (typeof value === "string") {
-    return value.replace(ENV_REF, (_m, name: string, def: string | undefined) => {
+    // a value that is one whole reference takes the type the text has in YAML (port: ${PORT} -> number)
+    const whole = /^\$\{[^}]+\}$/.test(value);
+    const text = value.replace(ENV_REF, (_m, name: string, def: string | undefined) => {
       const v = env[name];
       if (v !== undefined) return v;
       if (def !== undefined) return def;
       errors.push(`${path.join(".") || "(root)"}: environment variable ${name} is not set (referenced as \${${name}})`);
       return "";
     });
+    if (whole && /^(-?\d+(\.\d+)?|true|false)$/.test(text)) return parseYaml(text) as unknown;
+    return text;
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], errors));
   if (value && typeof value === "object") {

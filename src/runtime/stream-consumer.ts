@@ -38,8 +38,9 @@ export class StreamReader {
 
   async open(): Promise<void> {
     const js = jetstream(this.nc);
+    // no subject filter: each input stream holds only its own writer's subjects, and
+    // filter_subjects needs nats-server 2.10
     const c = await js.consumers.get(this.o.stream, {
-      filter_subjects: [this.o.filter],
       deliver_policy: this.o.fromSeq > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
       ...(this.o.fromSeq > 1 ? { opt_start_seq: this.o.fromSeq } : {}),
     });

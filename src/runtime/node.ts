@@ -1,0 +1,150 @@
+/**
+ * The composition root of a node: the one place that connects to NATS, listens on the
+ * admin port and creates the logger and the metrics registry. Everything else receives
+ * its dependencies from here.
+ */
+import { pino, type Logger } from "pino";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { FastifyInstance } from "fastify";
+import type { Config, StreamSpec } from "../config/index.js";
+import { TributaryError } from "../errors.js";
+import { connectNats } from "../nats/connect.js";
+import { openControlPlane, type ControlPlane } from "../nats/control-plane.js";
+import { LeaseStore } from "../nats/lease.js";
+import { PositionStore } from "../nats/positions.js";
+import { actorId, type ActorRef } from "../nats/names.js";
+import { Metrics } from "../metrics/metrics.js";
+import { buildAdmin } from "../admin/server.js";
+import { sinks, sources } from "../connectors/registry.js";
+import { TransformerWorker } from "../transform/transformer-worker.js";
+import { SinkWorker } from "./sink-worker.js";
+import { ActorHost } from "./actor-host.js";
+import { Supervisor } from "./supervisor.js";
+import { ensureDlq } from "./dlq.js";
+import { applyStreams, listStreams, putStream, watchStreams } from "./streams-store.js";
+import { startHeartbeat } from "./heartbeat.js";
+import type { WorkDeps } from "./deps.js";
+import type { Work } from "./work.js";
+
+export const VERSION = "0.1.0";
+
+export interface RunningNode {
+  id: string;
+  nc: NatsConnection;
+  cp: ControlPlane;
+  admin: FastifyInstance;
+  adminUrl: string;
+  supervisor: Supervisor;
+  log: Logger;
+  /** graceful: stop intake everywhere, hand off every actor, close; resolves when done */
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface StartNodeOptions {
+  /** apply the config file's streams to the bucket at start @default true */
+  applyConfigStreams?: boolean;
+  logger?: Logger;
+}
+
+/** Starts a node: connect, ensure buckets, apply the file's streams, run actors, serve admin. */
+export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promise<RunningNode> {
+  const nodeId = cfg.node.id!;
+  const log = opts.logger ?? pino({ level: cfg.log.level, base: { node: nodeId } });
+  const metrics = new Metrics(undefined, { defaults: true });
+  const nc = await connectNats(cfg.nats, `tributary:${nodeId}`);
+  const cp = await openControlPlane(nc, { cluster: cfg.cluster, replicas: cfg.nats.replicas, leaseTtl: cfg.leases.ttl, nodeTtl: cfg.leases.nodeTtl });
+  await ensureDlq(nc, cp.names, cfg.nats.replicas);
+  if (opts.applyConfigStreams ?? true) {
+    const r = await applyStreams(cp.streams, cfg.streams);
+    log.info(r, "applied the config file's streams");
+  }
+  const leases = new LeaseStore(cp.leases, nodeId);
+  const positions = new PositionStore(cp.positions, nodeId);
+
+  const workFor = (ref: ActorRef, spec: StreamSpec, d: WorkDeps): Work => {
+    if (ref.kind === "stream") return sources[spec.source.type](d);
+    if (ref.kind === "transformer") {
+      const t = spec.transformers.find((x) => x.name === ref.name);
+      if (!t) throw new TributaryError("CONFIG_INVALID", `stream ${spec.id} has no transformer ${ref.name}`);
+      return new TransformerWorker(d, t);
+    }
+    const s = spec.sinks.find((x) => x.name === ref.name);
+    if (!s) throw new TributaryError("CONFIG_INVALID", `stream ${spec.id} has no sink ${ref.name}`);
+    return new SinkWorker(d, s, sinks[s.type]);
+  };
+  const makeHost = (ref: ActorRef, spec: StreamSpec) => {
+    const alog = log.child({ stream: spec.id, actor: actorId(ref) });
+    return new ActorHost({
+      ref,
+      spec,
+      leases,
+      leaseTtlMs: cfg.leases.ttl,
+      log: alog,
+      work: (lease) => workFor(ref, spec, { nc, cp, positions, cfg, spec, lease, log: alog, metrics, nodeId }),
+    });
+  };
+  const supervisor = new Supervisor(makeHost, log);
+  await supervisor.setAll(await listStreams(cp.streams, log));
+  const stopWatch = await watchStreams(cp.streams, log, (id, spec) => void supervisor.setStream(id, spec), (all) => void supervisor.setAll(all));
+
+  let draining = false;
+  let adminUrl = "";
+  const startedAt = new Date().toISOString();
+  const heartbeat = startHeartbeat(
+    cp.nodes,
+    cfg.leases.nodeTtl,
+    () => ({ id: nodeId, admin: adminUrl, version: VERSION, capacity: cfg.node.capacity, draining, started: startedAt, pid: process.pid, actors: supervisor.actors().length }),
+    log,
+  );
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    shuttingDown ??= (async () => {
+      log.info({ reason }, "draining: handing off every actor");
+      draining = true;
+      await heartbeat.beat();
+      stopWatch();
+      await supervisor.stopAll();
+      await heartbeat.stop();
+      await admin.close().catch(() => undefined);
+      await nc.drain().catch(() => undefined);
+      log.info("drained; bye");
+    })();
+    return shuttingDown;
+  };
+
+  const admin = buildAdmin(
+    {
+      id: nodeId,
+      registry: metrics.registry,
+      readiness: () => {
+        const reasons: string[] = [];
+        if (nc.isClosed()) reasons.push("NATS connection closed");
+        if (draining) reasons.push("draining");
+        for (const a of supervisor.actors()) if (!a.ready && a.epoch !== null) reasons.push(`${a.id} not started (${a.lastError ?? JSON.stringify(a.state)})`);
+        return { ready: reasons.length === 0, reasons };
+      },
+      actors: () => supervisor.actors(),
+      listStreams: () => listStreams(cp.streams, log),
+      putStream: (spec) => putStream(cp.streams, spec),
+      deleteStream: async (id) => {
+        const e = await cp.streams.get(id);
+        if (!e || e.operation !== "PUT") return false;
+        await cp.streams.delete(id);
+        return true;
+      },
+      setPaused: async (id, paused) => {
+        const s = (await listStreams(cp.streams, log)).find((x) => x.id === id);
+        if (!s) throw new TributaryError("NOT_FOUND", `no stream "${id}"`);
+        const next = { ...s, paused };
+        await putStream(cp.streams, next);
+        return next;
+      },
+      drain: () => void shutdown("POST /v1/drain").then(() => process.exit(0)),
+    },
+    { token: cfg.admin.token },
+  );
+  adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
+  await heartbeat.beat();
+  log.info({ admin: adminUrl, cluster: cfg.cluster, streams: supervisor.streams().length }, "node started");
+  return { id: nodeId, nc, cp, admin, adminUrl, supervisor, log, shutdown };
+}
