@@ -30,8 +30,6 @@ class TextPgoutputPlugin extends PgoutputPlugin {
   }
 }
 
-const rawTypes = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
-
 /** Default slot/publication name for a stream id. */
 export function defaultSlotName(streamId: string): string {
   return `tributary_${streamId.toLowerCase().replace(/-/g, "_")}`.slice(0, 63);
@@ -73,7 +71,7 @@ export class PostgresReader implements Work {
     const tail = await pub.start();
     d.log.info({ epoch: d.lease.epoch, checkpoint: fenced.position, tail }, "reader fenced position; starting");
 
-    const client = new pg.Client({ connectionString: this.src.url, options: SESSION_OPTIONS, types: rawTypes, application_name: `tributary:${d.spec.id}` });
+    const client = new pg.Client({ connectionString: this.src.url, options: SESSION_OPTIONS, application_name: `tributary:${d.spec.id}` });
     client.on("error", () => undefined);
     try {
       await client.connect().catch((e) => Promise.reject(sourceError(e, this.src.url)));

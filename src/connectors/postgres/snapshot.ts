@@ -23,15 +23,22 @@ export async function createSlot(repl: pg.Client, slot: string, exportSnapshot: 
   }
 }
 
-/** Rows of one table, in batches of TEXT values, inside the imported snapshot. */
+/** Keeps every value as the server's text output (what pgoutput sends), not parsed by `pg`. */
+const rawTypes = { getTypeParser: () => (v: string) => v } as unknown as pg.CustomTypesConfig;
+
+/**
+ * Rows of one table, in batches of TEXT values (each type's output function — the same
+ * text pgoutput sends; a `::text` cast would differ, e.g. bool gives 'true'), inside the
+ * imported snapshot.
+ */
 export async function* readTable(c: pg.Client, schema: string, table: string, columns: string[], batchRows: number, signal: AbortSignal): AsyncGenerator<Array<Record<string, string | null>>> {
   const cur = `tributary_snap_${Math.random().toString(36).slice(2, 10)}`;
-  const cols = columns.map((n) => `${qi(n)}::text AS ${qi(n)}`).join(", ");
+  const cols = columns.map(qi).join(", ");
   await c.query(`DECLARE ${cur} NO SCROLL CURSOR FOR SELECT ${cols} FROM ${qi(schema)}.${qi(table)}`);
   try {
     for (;;) {
       if (signal.aborted) return;
-      const r = await c.query(`FETCH ${batchRows} FROM ${cur}`);
+      const r = await c.query({ text: `FETCH ${batchRows} FROM ${cur}`, types: rawTypes });
       if (r.rows.length === 0) return;
       yield r.rows as Array<Record<string, string | null>>;
     }
