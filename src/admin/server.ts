@@ -2,6 +2,7 @@
  * The admin HTTP API of a node, as a factory (tests drive it with `inject()`, no port).
  * Errors are TributaryErrors mapped to HTTP statuses in one place (ErrorCodes.http).
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { ErrorCodes, TributaryError } from "../errors.js";
@@ -27,6 +28,13 @@ export interface AdminOptions {
   token?: string;
 }
 
+/** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
+function sameSecret(a: string, b: string): boolean {
+  const x = createHash("sha256").update(a).digest();
+  const y = createHash("sha256").update(b).digest();
+  return timingSafeEqual(x, y);
+}
+
 export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false });
 
@@ -37,8 +45,9 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
   });
 
   app.addHook("onRequest", async (req) => {
-    if (!opts.token || !req.url.startsWith("/v1/")) return;
-    if (req.headers.authorization !== `Bearer ${opts.token}`) throw new TributaryError("UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <admin.token>)");
+    // the matched route, not req.url: a percent-encoded path (/%761/actors) routes to /v1/* too
+    if (!opts.token || !(req.routeOptions.url ?? "").startsWith("/v1/")) return;
+    if (!sameSecret(req.headers.authorization ?? "", `Bearer ${opts.token}`)) throw new TributaryError("UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <admin.token>)");
   });
 
   app.get("/healthz", async () => ({ ok: true, node: node.id }));

@@ -38,7 +38,9 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
 
 /** Formats zod issues as "path: message (got value)" lines. */
 export function formatIssues(err: ZodError, input: unknown): string[] {
-  return err.issues.map((i) => {
+  return err.issues.flatMap((i) => {
+    // zod reports unknown keys at the parent object; name each key's own path instead of dumping the parent
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => `${[...i.path, k].join(".")}: unknown field (not in the schema; check the spelling)`);
     const path = i.path.join(".") || "(root)";
     let got: unknown = input;
     for (const p of i.path) got = (got as Record<string | number, unknown> | undefined)?.[p];

@@ -30,7 +30,7 @@ const postgresUrl = z
 /** PostgreSQL source (logical replication with pgoutput). */
 export const postgresSourceSchema = z
   .object({
-    type: z.literal("postgres"),
+    type: z.literal("postgres").describe("Source type"),
     url: postgresUrl,
     tables: z
       .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "table must be written schema.table"))
@@ -41,31 +41,34 @@ export const postgresSourceSchema = z
     publication: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Publication name. Default: same as the slot"),
     snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows fetched per cursor round-trip during the snapshot"),
   })
-  .strict();
+  .strict()
+  .describe("PostgreSQL logical replication (pgoutput): an optional consistent snapshot, then every committed change of the listed tables");
 
 /** Synthetic rows at a fixed rate, for load tests and demos. */
 export const generatorSourceSchema = z
   .object({
-    type: z.literal("generator"),
+    type: z.literal("generator").describe("Source type"),
     rate: z.number().positive().max(1_000_000).default(10).describe("Events per second"),
     table: z.string().default("gen.rows").describe("schema.table the events claim to come from"),
     keys: z.number().int().min(1).default(1000).describe("Distinct keys the generated rows cycle through"),
   })
-  .strict();
+  .strict()
+  .describe("Synthetic rows at a fixed rate, for load tests and demos");
 
 export const sourceSchema = z.discriminatedUnion("type", [postgresSourceSchema, generatorSourceSchema]);
 
 export const transformerSchema = z
   .object({
-    name: name("transformer name"),
+    name: name("transformer name").describe("Transformer name, unique within the stream; sinks name it in `from`"),
     jsonata: jsonataExpr.describe("JSONata expression over the event; undefined/false drops the event"),
   })
-  .strict();
+  .strict()
+  .describe("A pure JSONata function from a change event to the event a sink receives");
 
 export const postgresSinkSchema = z
   .object({
-    name: name("sink name"),
-    type: z.literal("postgres"),
+    name: name("sink name").describe("Sink name, unique within the stream"),
+    type: z.literal("postgres").describe("Sink type"),
     url: postgresUrl,
     from: name("from").optional().describe("Transformer whose output this sink consumes; default: the raw change events"),
     table: z.string().default("{schema}.{table}").describe("Target table template with {schema} and {table} placeholders"),
@@ -73,20 +76,22 @@ export const postgresSinkSchema = z
     batchMaxRows: z.number().int().min(1).max(100_000).default(2000).describe("Largest batch applied in one transaction"),
     batchMaxWait: duration("100ms").describe("Longest a partial batch waits before it is applied"),
   })
-  .strict();
+  .strict()
+  .describe("Applies events to PostgreSQL tables (upserts and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
 
 export const sinkSchema = z.discriminatedUnion("type", [postgresSinkSchema]);
 
 export const streamSchema = z
   .object({
-    id: name("stream id"),
-    source: sourceSchema,
-    transformers: z.array(transformerSchema).default([]),
-    sinks: z.array(sinkSchema).default([]),
+    id: name("stream id").describe("Stream id, unique in the cluster; part of subjects, stream names and KV keys"),
+    source: sourceSchema.describe("Where the changes come from; the `type` field selects the source type"),
+    transformers: z.array(transformerSchema).default([]).describe("JSONata transformers; each reads the raw change events and publishes its own output"),
+    sinks: z.array(sinkSchema).default([]).describe("Where the events are written; the `type` field selects the sink type"),
     maxAge: duration("7d").describe("How long JetStream keeps this stream's events (CDC_/XF_ streams)"),
     paused: z.boolean().default(false).describe("A paused stream's actors stay stopped"),
   })
   .strict()
+  .describe("One stream: a source, the transformers of its events and the sinks that apply them")
   .superRefine((s, ctx) => {
     const names = new Set<string>();
     for (const [i, t] of s.transformers.entries()) {
@@ -107,45 +112,54 @@ export const configSchema = z
     cluster: name("cluster").default("tributary").describe("Prefix of every KV bucket and JetStream stream; clusters sharing a NATS account stay apart"),
     nats: z
       .object({
-        servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]),
-        user: z.string().optional(),
-        pass: z.string().optional(),
-        token: z.string().optional(),
+        servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]).describe("NATS server URLs; the node dials them once at start and fails if none answers"),
+        user: z.string().optional().describe("NATS user name"),
+        pass: z.string().optional().describe("NATS password, e.g. ${NATS_PASSWORD}"),
+        token: z.string().optional().describe("NATS authentication token"),
         replicas: z.number().int().min(1).max(5).default(1).describe("Replicas of buckets and JetStream streams (3 on a 3-node NATS cluster)"),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe("Connection to the NATS JetStream cluster that carries the events and the control plane"),
     node: z
       .object({
         id: name("node id").optional().describe("Stable node id; default: hostname"),
         capacity: z.number().int().min(1).default(1000).describe("Most actors this node runs"),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe("This node"),
     admin: z
       .object({
-        host: z.string().default("127.0.0.1"),
-        port: z.number().int().min(0).max(65535).default(8080),
+        host: z.string().default("127.0.0.1").describe("Address the admin HTTP API listens on"),
+        port: z.number().int().min(0).max(65535).default(8080).describe("Port of the admin HTTP API (0: any free port)"),
         token: z.string().optional().describe("Bearer token required by /v1/* when set"),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe("Admin HTTP API: /healthz, /readyz, /metrics and /v1/*"),
     leases: z
       .object({
         ttl: duration("15s").describe("Lease TTL (bucket max age); renewed every ttl/3"),
         nodeTtl: duration("10s").describe("Node heartbeat TTL; heartbeat every nodeTtl/3"),
       })
       .strict()
-      .default({}),
+      .default({})
+      .describe("Leases that make every actor a single, fenced owner"),
     checkpoint: z
       .object({
         interval: duration("1s").describe("Longest time between position checkpoints while events flow"),
         maxEvents: z.number().int().min(1).default(5000).describe("Checkpoint at least every N acknowledged events"),
       })
       .strict()
-      .default({}),
-    log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info") }).strict().default({}),
-    streams: z.array(streamSchema).default([]),
+      .default({})
+      .describe("How often readers and sinks persist their positions"),
+    log: z
+      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info").describe("Lowest level written (JSON lines on stdout)") })
+      .strict()
+      .default({})
+      .describe("Logging"),
+    streams: z.array(streamSchema).default([]).describe("The cluster's streams: a node started with this file makes the cluster hold exactly these (others are removed) unless run with --no-apply"),
   })
   .strict()
   .superRefine((c, ctx) => {
