@@ -1,0 +1,57 @@
+/** A source and target database with the workload schema, and a node config for them. */
+import { createDb, uniqueName, type TestDb } from "./pg.js";
+import { uniqueCluster, cleanupCluster, NATS_URL } from "./nats.js";
+import { SCHEMA_SQL } from "./workload.js";
+
+export interface Pipeline {
+  cluster: string;
+  streamId: string;
+  slot: string;
+  src: TestDb;
+  dst: TestDb;
+  config(nodeId: string, port: number, extra?: Record<string, unknown>): Record<string, unknown>;
+  cleanup(): Promise<void>;
+}
+
+export async function createPipeline(prefix: string): Promise<Pipeline> {
+  const src = await createDb(`${prefix}_src`);
+  const dst = await createDb(`${prefix}_dst`);
+  await src.query(SCHEMA_SQL);
+  await dst.query(SCHEMA_SQL);
+  const cluster = uniqueCluster(prefix.replace(/[^a-z0-9]/gi, "").slice(0, 6));
+  const streamId = "shop";
+  const slot = uniqueName("slot").slice(0, 60);
+  return {
+    cluster,
+    streamId,
+    slot,
+    src,
+    dst,
+    config: (nodeId, port, extra = {}) => ({
+      cluster,
+      nats: { servers: [NATS_URL] },
+      node: { id: nodeId },
+      admin: { host: "127.0.0.1", port },
+      leases: { ttl: "4s", nodeTtl: "3s" },
+      checkpoint: { interval: "200ms", maxEvents: 2000 },
+      log: { level: "info" },
+      streams: [
+        {
+          id: streamId,
+          source: { type: "postgres", url: src.url, tables: ["public.accounts", "public.items", "public.events"], snapshot: "initial", slot },
+          transformers: [{ name: "pass", jsonata: "$" }],
+          sinks: [
+            { name: "raw", type: "postgres", url: dst.url, table: "{schema}.{table}", autoCreate: true, batchMaxRows: 500 },
+            { name: "copy", type: "postgres", url: dst.url, table: "copy.{table}", autoCreate: true, from: "pass", batchMaxRows: 500 },
+          ],
+        },
+      ],
+      ...extra,
+    }),
+    async cleanup() {
+      await src.drop();
+      await dst.drop();
+      await cleanupCluster(cluster);
+    },
+  };
+}
