@@ -76,9 +76,9 @@ export class SinkWorker implements Work {
       ctl.progress({ seq: applied.seq });
       d.log.info({ from: applied.seq + 1, input: input.stream, epoch: d.lease.epoch }, "sink started");
       const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
-      const interrupt = Promise.race([ctl.stopping, aborted]);
+      reader.interruptOn(Promise.race([ctl.stopping, aborted]));
       while (!ctl.isStopping()) {
-        const batch = await reader.batch(s.batchMaxRows, s.batchMaxWait, 500, interrupt);
+        const batch = await reader.batch(s.batchMaxRows, s.batchMaxWait, 500);
         if (batch.length === 0 || ctl.signal.aborted) continue;
         const records: SinkRecord[] = [];
         for (const m of batch) {

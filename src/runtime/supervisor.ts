@@ -21,6 +21,8 @@ export type HostFactory = (ref: ActorRef, spec: StreamSpec) => ActorHost;
 
 export class Supervisor {
   private readonly hosts = new Map<string, { host: ActorHost; specJson: string }>();
+  /** actors handing off: still shown by actors() until their lease is released */
+  private readonly stopping = new Set<ActorHost>();
   private readonly specs = new Map<string, StreamSpec>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -49,13 +51,23 @@ export class Supervisor {
   stopAll(): Promise<void> {
     return this.enqueue(async () => {
       this.stopped = true;
-      await Promise.all([...this.hosts.values()].map((h) => h.host.stop()));
+      const all = [...this.hosts.values()].map((h) => h.host);
       this.hosts.clear();
+      await Promise.all(all.map((h) => this.stopHost(h)));
     });
   }
 
   actors(): ActorInfo[] {
-    return [...this.hosts.values()].map((h) => h.host.info());
+    return [...[...this.hosts.values()].map((h) => h.host), ...this.stopping].map((h) => h.info());
+  }
+
+  private async stopHost(h: ActorHost): Promise<void> {
+    this.stopping.add(h);
+    try {
+      await h.stop();
+    } finally {
+      this.stopping.delete(h);
+    }
   }
 
   streams(): StreamSpec[] {
@@ -81,7 +93,7 @@ export class Supervisor {
       const w = want.get(id);
       if (!w || w.specJson !== h.specJson) {
         this.hosts.delete(id);
-        stopping.push(h.host.stop());
+        stopping.push(this.stopHost(h.host));
       }
     }
     await Promise.all(stopping);

@@ -60,11 +60,11 @@ export class TransformerWorker implements Work {
     ctl.progress({ seq: handled });
     d.log.info({ from: handled + 1, epoch: d.lease.epoch }, "transformer started");
     const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
-    const interrupt = Promise.race([ctl.stopping, aborted]);
+    reader.interruptOn(Promise.race([ctl.stopping, aborted]));
     try {
       while (!ctl.isStopping()) {
         if (pub.chain.error) throw pub.chain.error;
-        const batch = await reader.batch(256, 5, 500, interrupt);
+        const batch = await reader.batch(256, 5, 500);
         for (const m of batch) {
           let ev: ChangeEvent;
           try {

@@ -18,7 +18,7 @@ import type { WorkDeps } from "../../runtime/deps.js";
 import type { Work, WorkControl } from "../../runtime/work.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
 import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type RelationShape } from "./event-builder.js";
-import { compareLsn, encodeEventPos, type PgCheckpoint } from "./position.js";
+import { bigIntToLsn, compareLsn, encodeEventPos, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import { createSlot, readTable } from "./snapshot.js";
 
 /** Keeps pgoutput values as TEXT: the parser is swapped synchronously, before any tuple of the relation is parsed. */
@@ -204,7 +204,7 @@ export class PostgresReader implements Work {
             break;
           }
           case "begin":
-            tx = { lsn: msg.commitLsn ?? _lsn, xid: msg.xid, tsMs: Number(BigInt(msg.commitTime as bigint) / 1000n), index: 0 };
+            tx = { lsn: bigIntToLsn(lsnToBigInt(msg.commitLsn ?? _lsn)), xid: msg.xid, tsMs: Number(BigInt(msg.commitTime as bigint) / 1000n), index: 0 };
             break;
           case "insert": {
             const s = shapes.get(msg.relation.relationOid)!;
