@@ -44,6 +44,34 @@ export const postgresSourceSchema = z
   .strict()
   .describe("PostgreSQL logical replication (pgoutput): an optional consistent snapshot, then every committed change of the listed tables");
 
+const mysqlUrl = z
+  .string()
+  .regex(/^(mysql|mariadb):\/\//, "must be a mysql:// or mariadb:// URL")
+  .describe("Connection URL, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db");
+
+/** MySQL/MariaDB source (the binlog, read with zongji). */
+export const mysqlSourceSchema = z
+  .object({
+    type: z.literal("mysql").describe("Source type"),
+    url: mysqlUrl,
+    tables: z
+      .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "table must be written database.table"))
+      .min(1)
+      .describe("Tables to capture, as database.table; each needs a primary key"),
+    snapshot: z.enum(["initial", "never"]).default("initial").describe("initial: copy existing rows first (consistent with the binlog position the stream starts at); never: changes only"),
+    serverId: z
+      .number()
+      .int()
+      .min(1)
+      .max(4_294_967_295)
+      .optional()
+      .describe("Replication server id of the binlog connection, unique among the server's replicas and stable per stream. Default: a hash of the cluster name and stream id, in 1073741824-2147483647"),
+    snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows read per batch during the snapshot"),
+    queueMaxRows: z.number().int().min(100).max(1_000_000).default(10_000).describe("Binlog rows read but not yet published before the binlog connection is paused (bounded memory when JetStream is slow)"),
+  })
+  .strict()
+  .describe("MySQL/MariaDB binlog (ROW format, full row images): an optional consistent snapshot, then every committed change of the listed tables");
+
 /** Synthetic rows at a fixed rate, for load tests and demos. */
 export const generatorSourceSchema = z
   .object({
@@ -55,7 +83,7 @@ export const generatorSourceSchema = z
   .strict()
   .describe("Synthetic rows at a fixed rate, for load tests and demos");
 
-export const sourceSchema = z.discriminatedUnion("type", [postgresSourceSchema, generatorSourceSchema]);
+export const sourceSchema = z.discriminatedUnion("type", [postgresSourceSchema, mysqlSourceSchema, generatorSourceSchema]);
 
 export const transformerSchema = z
   .object({
@@ -79,7 +107,23 @@ export const postgresSinkSchema = z
   .strict()
   .describe("Applies events to PostgreSQL tables (upserts and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
 
-export const sinkSchema = z.discriminatedUnion("type", [postgresSinkSchema]);
+export const mysqlSinkSchema = z
+  .object({
+    name: name("sink name").describe("Sink name, unique within the stream"),
+    type: z.literal("mysql").describe("Sink type"),
+    url: mysqlUrl
+      .regex(/^[a-z]+:\/\/[^/]*\/[^/?]+/, "must name the target database, e.g. mysql://user:pass@host:3306/db")
+      .describe("Connection URL of the target database, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db"),
+    from: name("from").optional().describe("Transformer whose output this sink consumes; default: the raw change events"),
+    table: z.string().default("{table}").describe("Target table template with {schema} and {table} placeholders; without a '.' the table is in the URL's database"),
+    autoCreate: z.boolean().default(false).describe("Create missing target tables and add missing columns from the source schema"),
+    batchMaxRows: z.number().int().min(1).max(100_000).default(2000).describe("Largest batch applied in one transaction"),
+    batchMaxWait: duration("100ms").describe("Longest a partial batch waits before it is applied"),
+  })
+  .strict()
+  .describe("Applies events to MySQL/MariaDB tables (INSERT … ON DUPLICATE KEY UPDATE and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
+
+export const sinkSchema = z.discriminatedUnion("type", [postgresSinkSchema, mysqlSinkSchema]);
 
 export const streamSchema = z
   .object({
@@ -175,7 +219,9 @@ export type Config = z.output<typeof configSchema>;
 export type StreamSpec = z.output<typeof streamSchema>;
 export type SourceSpec = z.output<typeof sourceSchema>;
 export type PostgresSourceSpec = z.output<typeof postgresSourceSchema>;
+export type MysqlSourceSpec = z.output<typeof mysqlSourceSchema>;
 export type GeneratorSourceSpec = z.output<typeof generatorSourceSchema>;
 export type TransformerSpec = z.output<typeof transformerSchema>;
 export type SinkSpec = z.output<typeof sinkSchema>;
 export type PostgresSinkSpec = z.output<typeof postgresSinkSchema>;
+export type MysqlSinkSpec = z.output<typeof mysqlSinkSchema>;

@@ -9,12 +9,16 @@ import type { SourceSpec, SinkSpec } from "../config/index.js";
 import { PostgresReader } from "./postgres/reader.js";
 import { PostgresSinkWriter } from "./postgres/sink-writer.js";
 import { GeneratorReader } from "./generator/generator-reader.js";
+import { MysqlReader } from "./mysql/reader.js";
+import { MysqlSinkWriter } from "./mysql/sink-writer.js";
 
 export const sources: { [T in SourceSpec["type"]]: (d: WorkDeps) => Work } = {
   postgres: (d) => new PostgresReader(d),
+  mysql: (d) => new MysqlReader(d),
   generator: (d) => new GeneratorReader(d),
 };
 
 export const sinks: { [T in SinkSpec["type"]]: OpenSinkWriter } = {
   postgres: (spec, sinkId, d) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId }, d.log),
+  mysql: (spec, sinkId, d) => MysqlSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId }, d.log),
 };
