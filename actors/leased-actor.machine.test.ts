@@ -187,6 +187,23 @@ describe("leased actor machine", () => {
     expect(actor.getSnapshot().status).toBe("done");
   });
 
+  it("tries at once when poked (the holder released the lease) instead of waiting for the next poll", async () => {
+    let tries = 0;
+    const { actor, h } = start();
+    const ok = h.acquire;
+    h.acquire = async () => {
+      if (++tries < 2) throw new TributaryError("LEASE_HELD", "held by n2");
+      return ok();
+    };
+    actor.send({ type: "START" });
+    await flush();
+    expect(actor.getSnapshot().value).toBe("contending");
+    actor.send({ type: "POKE" });
+    await flush();
+    expect(tries).toBe(2);
+    expect(stateOf(actor)).toContain("running");
+  });
+
   it("polls while another node holds the lease", async () => {
     let tries = 0;
     const { actor, h } = start();

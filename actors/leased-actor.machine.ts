@@ -35,8 +35,8 @@ export type WorkEvent =
   | { type: "WORK.FAILED"; error: { message: string; code?: string; retryable?: boolean } }
   | { type: "WORK.STOPPED" };
 
-/** Events from outside. */
-export type ControlEvent = { type: "START" } | { type: "STOP" };
+/** Events from outside. POKE: the lease was just released (a watcher saw the delete): try now. */
+export type ControlEvent = { type: "START" } | { type: "STOP" } | { type: "POKE" };
 
 export interface LeasedActorContext {
   input: Required<Omit<LeasedActorInput, "now">> & { now: () => number };
@@ -127,7 +127,7 @@ export const leasedActorMachine = setup({
       on: { STOP: "stopped" },
     },
     /** someone else holds the lease (or NATS is down): poll, since TTL expiry is silent on 2.9 */
-    contending: { after: { RETRY_ACQUIRE: "acquiring" }, on: { STOP: "stopped" } },
+    contending: { after: { RETRY_ACQUIRE: "acquiring" }, on: { STOP: "stopped", POKE: "acquiring" } },
     running: {
       type: "parallel",
       states: {

@@ -11,6 +11,7 @@ import { openControlPlane, type ControlPlane } from "../nats/control-plane.js";
 import { startNode, VERSION } from "../runtime/node.js";
 import { applyStreams, listStreams, putStream } from "../runtime/streams-store.js";
 import { printTable } from "./table.js";
+import { clusterView, desiredPlacement } from "../cluster/cluster-view.js";
 
 function fail(err: unknown): never {
   const e = err as Error;
@@ -116,27 +117,17 @@ conn(program.command("positions").description("print every position in the posit
   });
 });
 
-conn(program.command("status").description("who owns what: leases, nodes").option("--json", "JSON output")).action(async (o: ConnOpts & { json?: boolean }) => {
-  await withControlPlane(o, async (cp) => {
-    const leases: Array<Record<string, unknown>> = [];
-    for await (const key of await cp.leases.keys()) {
-      const e = await cp.leases.get(key);
-      if (!e || e.operation !== "PUT") continue;
-      const v = e.json<{ node: string; epoch: number; acquired: string; renewed?: string }>();
-      leases.push({ actor: key, owner: v.node, epoch: v.epoch ?? e.revision, acquired: v.acquired, renewed: v.renewed ?? "" });
-    }
-    const nodes: Array<Record<string, unknown>> = [];
-    for await (const key of await cp.nodes.keys()) {
-      const e = await cp.nodes.get(key);
-      if (e && e.operation === "PUT") nodes.push(e.json());
-    }
-    const streams = (await listStreams(cp.streams)).map((s) => s.id);
-    leases.sort((a, b) => String(a.actor).localeCompare(String(b.actor)));
-    if (o.json) return void process.stdout.write(JSON.stringify({ nodes, leases, streams }, null, 2) + "\n");
-    printTable(nodes, ["id", "admin", "draining", "actors", "started"]);
-    process.stdout.write("\n");
-    printTable(leases, ["actor", "owner", "epoch", "acquired", "renewed"]);
-  });
-});
+conn(program.command("status").description("the cluster: nodes, and every actor with its owner, epoch and desired node").option("--json", "JSON output")).action(
+  async (o: ConnOpts & { json?: boolean }) => {
+    await withControlPlane(o, async (cp, cfg) => {
+      const streams = await listStreams(cp.streams);
+      const view = await clusterView(cp, (nodes) => desiredPlacement(streams, nodes, cfg.placement.epsilon));
+      if (o.json) return void process.stdout.write(JSON.stringify(view, null, 2) + "\n");
+      printTable(view.nodes as unknown as Array<Record<string, unknown>>, ["id", "admin", "draining", "actors", "started"]);
+      process.stdout.write("\n");
+      printTable(view.actors as unknown as Array<Record<string, unknown>>, ["id", "kind", "stream", "owner", "epoch", "desired", "state"]);
+    });
+  },
+);
 
 program.parseAsync(process.argv).catch(fail);

@@ -190,6 +190,15 @@ export const configSchema = z
       .strict()
       .default({})
       .describe("Leases that make every actor a single, fenced owner"),
+    placement: z
+      .object({
+        epsilon: z.number().min(0).max(4).default(0.25).describe("Allowed overload over the average: no node holds more than ceil((1+epsilon) x actors/nodes)"),
+        settle: duration("3s").describe("Membership must be unchanged this long before actors move voluntarily"),
+        movesPerStep: z.number().int().min(1).default(10).describe("Most voluntary handoffs a node starts per rebalance step (one step per second)"),
+      })
+      .strict()
+      .default({})
+      .describe("How actors are spread over nodes (rendezvous hashing with a bounded load)"),
     checkpoint: z
       .object({
         interval: duration("1s").describe("Longest time between position checkpoints while events flow"),

@@ -89,6 +89,11 @@ export class ActorHost {
     await this.done;
   }
 
+  /** The lease key was just deleted by its holder: contend now rather than at the next poll. */
+  poke(): void {
+    this.actor.send({ type: "POKE" });
+  }
+
   /** Hard stop without releasing (tests, crash simulation): the work is aborted. */
   kill(): void {
     this.actor.stop();

@@ -11,7 +11,8 @@ export interface CheckpointerOptions<P> {
   fenced: FencedPosition<P>;
   intervalMs: number;
   maxEvents: number;
-  onCommitted?: (p: P) => void | Promise<void>;
+  /** called after a successful write with the wall-clock time taken *before* the request */
+  onCommitted?: (p: P, requestedAt: number) => void | Promise<void>;
 }
 
 export class Checkpointer<P> {
@@ -54,11 +55,12 @@ export class Checkpointer<P> {
     const b = this.boundaries[i]!;
     this.boundaries.splice(0, i + 1);
     this.inflight = (async () => {
+      const requestedAt = Date.now();
       this.fenced = await this.o.store.checkpoint(this.fenced, b.position);
       this.committed = b.position;
       this.lastAt = performance.now();
       this.lastCount = acked;
-      await this.o.onCommitted?.(b.position);
+      await this.o.onCommitted?.(b.position, requestedAt);
     })();
     try {
       await this.inflight;
@@ -70,9 +72,10 @@ export class Checkpointer<P> {
   /** Writes a position directly (idle slot advance, snapshot completion). */
   async write(position: P): Promise<void> {
     if (this.inflight) await this.inflight;
+    const requestedAt = Date.now();
     this.fenced = await this.o.store.checkpoint(this.fenced, position);
     this.committed = position;
     this.lastAt = performance.now();
-    await this.o.onCommitted?.(position);
+    await this.o.onCommitted?.(position, requestedAt);
   }
 }

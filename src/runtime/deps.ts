@@ -17,4 +17,12 @@ export interface WorkDeps {
   log: Logger;
   metrics: Metrics;
   nodeId: string;
+  /**
+   * Announces reader activity on `tributary.probe.<stream>` (core NATS, fire and forget):
+   * "start" after fencing, "active" after each successful checkpoint, "stop" after a graceful
+   * stop. An independent checker can prove two readers were never active at once. `at` is
+   * when the fact became true (for "active": the time *before* the successful checkpoint
+   * request), since a process frozen after the fact may publish it late.
+   */
+  probe(event: "start" | "active" | "stop", position?: unknown, at?: number): void;
 }

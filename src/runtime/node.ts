@@ -19,7 +19,10 @@ import { sinks, sources } from "../connectors/registry.js";
 import { TransformerWorker } from "../transform/transformer-worker.js";
 import { SinkWorker } from "./sink-worker.js";
 import { ActorHost } from "./actor-host.js";
-import { Supervisor } from "./supervisor.js";
+import { Supervisor, type PlacementPolicy } from "./supervisor.js";
+import { Membership } from "../cluster/membership.js";
+import { place } from "../cluster/placement.js";
+import { clusterView } from "../cluster/cluster-view.js";
 import { ensureDlq } from "./dlq.js";
 import { applyStreams, listStreams, putStream, watchStreams } from "./streams-store.js";
 import { startHeartbeat } from "./heartbeat.js";
@@ -35,6 +38,7 @@ export interface RunningNode {
   admin: FastifyInstance;
   adminUrl: string;
   supervisor: Supervisor;
+  membership: Membership;
   log: Logger;
   /** graceful: stop intake everywhere, hand off every actor, close; resolves when done */
   shutdown(reason: string): Promise<void>;
@@ -80,30 +84,69 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       leases,
       leaseTtlMs: cfg.leases.ttl,
       log: alog,
-      work: (lease) => workFor(ref, spec, { nc, cp, positions, cfg, spec, lease, log: alog, metrics, nodeId }),
+      work: (lease) =>
+        workFor(ref, spec, {
+          nc,
+          cp,
+          positions,
+          cfg,
+          spec,
+          lease,
+          log: alog,
+          metrics,
+          nodeId,
+          probe: (event, position, at) => {
+            if (nc.isClosed()) return;
+            nc.publish(cp.names.probeSubject(spec.id), JSON.stringify({ node: nodeId, actor: actorId(ref), epoch: lease.epoch, event, position, t: at ?? Date.now() }));
+          },
+        }),
     });
   };
-  const supervisor = new Supervisor(makeHost, log);
-  await supervisor.setAll(await listStreams(cp.streams, log));
-  const stopWatch = await watchStreams(cp.streams, log, (id, spec) => void supervisor.setStream(id, spec), (all) => void supervisor.setAll(all));
-
   let draining = false;
   let adminUrl = "";
   const startedAt = new Date().toISOString();
+  let supervisor: Supervisor | undefined;
   const heartbeat = startHeartbeat(
     cp.nodes,
     cfg.leases.nodeTtl,
-    () => ({ id: nodeId, admin: adminUrl, version: VERSION, capacity: cfg.node.capacity, draining, started: startedAt, pid: process.pid, actors: supervisor.actors().length }),
+    () => ({ id: nodeId, admin: adminUrl, version: VERSION, capacity: cfg.node.capacity, draining, started: startedAt, pid: process.pid, actors: supervisor?.actors().length ?? 0 }),
     log,
   );
+  await heartbeat.beat();
+  const membership = new Membership(cp.nodes, Math.max(250, Math.floor(cfg.leases.nodeTtl / 3)), log);
+  await membership.start();
+  const policy: PlacementPolicy = {
+    self: nodeId,
+    place: (ids) => place(ids, membership.live().map((n) => ({ id: n.id, capacity: n.capacity })), cfg.placement.epsilon),
+    settled: () => membership.stableFor() >= cfg.placement.settle,
+    movesPerStep: cfg.placement.movesPerStep,
+  };
+  const sup = new Supervisor(makeHost, log, policy);
+  supervisor = sup;
+  membership.onChange(() => void sup.rebalance());
+  const tick = setInterval(() => void sup.rebalance(), 1000);
+  tick.unref();
+  // a holder that releases deletes its lease key: contenders here may take it at once
+  const leaseWatch = await cp.leases.watch({ include: "updates" as never });
+  (async () => {
+    for await (const e of leaseWatch) if (e.operation !== "PUT") sup.poke(e.key);
+  })().catch(() => undefined);
+  await sup.setAll(await listStreams(cp.streams, log));
+  const stopWatch = await watchStreams(cp.streams, log, (id, spec) => void sup.setStream(id, spec), (all) => void sup.setAll(all));
+
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     shuttingDown ??= (async () => {
       log.info({ reason }, "draining: handing off every actor");
       draining = true;
       await heartbeat.beat();
+      // let peers see the drain and start contending, so each release is taken at once
+      await new Promise((r) => setTimeout(r, Math.min(2000, Math.floor(cfg.leases.nodeTtl / 3) + 300)));
       stopWatch();
-      await supervisor.stopAll();
+      clearInterval(tick);
+      await sup.stopAll();
+      leaseWatch.stop();
+      membership.stop();
       await heartbeat.stop();
       await admin.close().catch(() => undefined);
       await nc.drain().catch(() => undefined);
@@ -120,10 +163,10 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
         const reasons: string[] = [];
         if (nc.isClosed()) reasons.push("NATS connection closed");
         if (draining) reasons.push("draining");
-        for (const a of supervisor.actors()) if (!a.ready && a.epoch !== null) reasons.push(`${a.id} not started (${a.lastError ?? JSON.stringify(a.state)})`);
+        for (const a of sup.actors()) if (!a.ready && a.epoch !== null) reasons.push(`${a.id} not started (${a.lastError ?? JSON.stringify(a.state)})`);
         return { ready: reasons.length === 0, reasons };
       },
-      actors: () => supervisor.actors(),
+      actors: () => sup.actors(),
       listStreams: () => listStreams(cp.streams, log),
       putStream: (spec) => putStream(cp.streams, spec),
       deleteStream: async (id) => {
@@ -140,11 +183,12 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
         return next;
       },
       drain: () => void shutdown("POST /v1/drain").then(() => process.exit(0)),
+      cluster: () => clusterView(cp, () => sup.desired(), sup.actors(), nodeId),
     },
     { token: cfg.admin.token },
   );
   adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
   await heartbeat.beat();
-  log.info({ admin: adminUrl, cluster: cfg.cluster, streams: supervisor.streams().length }, "node started");
-  return { id: nodeId, nc, cp, admin, adminUrl, supervisor, log, shutdown };
+  log.info({ admin: adminUrl, cluster: cfg.cluster, streams: sup.streams().length }, "node started");
+  return { id: nodeId, nc, cp, admin, adminUrl, supervisor: sup, membership, log, shutdown };
 }

@@ -29,6 +29,7 @@ export class GeneratorReader implements Work {
     const { d, src } = this;
     const names = d.cp.names;
     const fenced = await d.positions.fence<GeneratorPosition>(positionKey({ kind: "stream", stream: d.spec.id }), d.lease.epoch);
+    d.probe("start", fenced.position);
     await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
     const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
     const tail = await pub.start();
@@ -39,7 +40,10 @@ export class GeneratorReader implements Work {
       fenced,
       intervalMs: d.cfg.checkpoint.interval,
       maxEvents: d.cfg.checkpoint.maxEvents,
-      onCommitted: (p) => ctl.progress(p),
+      onCommitted: (p, at) => {
+        ctl.progress(p);
+        d.probe("active", p, at);
+      },
     });
     const [schema, table] = src.table.includes(".") ? (src.table.split(".", 2) as [string, string]) : ["gen", src.table];
     const subject = names.cdcSubject(d.spec.id, schema, table);
@@ -77,6 +81,7 @@ export class GeneratorReader implements Work {
       if (ctl.signal.aborted) return;
       await pub.drain();
       await cpr.maybe(pub.acked, true);
+      d.probe("stop", cpr.committed);
     } finally {
       pub.close();
     }

@@ -17,8 +17,8 @@ import { EventPublisher } from "../../runtime/event-publisher.js";
 import type { WorkDeps } from "../../runtime/deps.js";
 import type { Work, WorkControl } from "../../runtime/work.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
-import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type RelationShape } from "./event-builder.js";
-import { bigIntToLsn, compareLsn, encodeEventPos, lsnToBigInt, type PgCheckpoint } from "./position.js";
+import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { bigIntToLsn, compareLsn, encodeEventPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import { createSlot, readTable } from "./snapshot.js";
 
 /** Keeps pgoutput values as TEXT: the parser is swapped synchronously, before any tuple of the relation is parsed. */
@@ -66,6 +66,7 @@ export class PostgresReader implements Work {
     const { d } = this;
     const names = d.cp.names;
     const fenced = await d.positions.fence<PgCheckpoint>(positionKey({ kind: "stream", stream: d.spec.id }), d.lease.epoch);
+    d.probe("start", fenced.position);
     await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
     const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
     const tail = await pub.start();
@@ -85,9 +86,10 @@ export class PostgresReader implements Work {
         fenced,
         intervalMs: d.cfg.checkpoint.interval,
         maxEvents: d.cfg.checkpoint.maxEvents,
-        onCommitted: async (p) => {
+        onCommitted: async (p, at) => {
           d.metrics.checkpoints.inc({ stream: d.spec.id, actor: "stream" });
           ctl.progress(p);
+          d.probe("active", p, at);
           // only now is it safe for PostgreSQL to recycle WAL up to this commit
           if (service && !service.isStop()) await service.acknowledge(p.lsn);
         },
@@ -169,8 +171,10 @@ export class PostgresReader implements Work {
     onService(service);
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
     const shapes = new Map<number, RelationShape>();
+    const subjects = new Map<number, string>();
     const keyCache = new Map<string, string[]>();
-    let tx: { lsn: string; xid: number; tsMs: number; index: number } | null = null;
+    let tx: { lsn: string; xid: number; tsMs: number; index: number; posPrefix: string; meta: EventMeta } | null = null;
+    let read = 0; // events published since the last commit, for the metric
     let failed: ((e: unknown) => void) | undefined;
     const failure = new Promise<never>((_, reject) => (failed = reject));
     failure.catch(() => undefined);
@@ -180,10 +184,10 @@ export class PostgresReader implements Work {
       failed?.(e);
     };
 
-    const publish = async (shape: RelationShape, ev: ChangeEvent) => {
-      const pos = encodeEventPos(tx!.lsn, "t", tx!.index++);
+    const publish = async (relationOid: number, ev: ChangeEvent) => {
+      const pos = eventPos(tx!.posPrefix, tx!.index++);
       ev.source.pos = pos;
-      if (await pub.publish(d.cp.names.cdcSubject(d.spec.id, shape.schema, shape.table), ev, pos)) d.metrics.eventsRead.inc({ stream: d.spec.id });
+      if (await pub.publish(subjects.get(relationOid)!, ev, pos)) read++;
     };
 
     service.on("data", async (_lsn: string, msg: Pgoutput.Message) => {
@@ -201,15 +205,19 @@ export class PostgresReader implements Work {
             const cols = msg.columns.map((c) => ({ name: c.name, type: types.get(c.typeOid) ?? { oid: c.typeOid, name: "" } }));
             const present = new Set(cols.map((c) => c.name));
             shapes.set(msg.relationOid, shapeOf(msg.schema, msg.name, cols, keys.filter((k) => present.has(k)).length ? keys.filter((k) => present.has(k)) : msg.keyColumns));
+            subjects.set(msg.relationOid, d.cp.names.cdcSubject(d.spec.id, msg.schema, msg.name));
             break;
           }
-          case "begin":
-            tx = { lsn: bigIntToLsn(lsnToBigInt(msg.commitLsn ?? _lsn)), xid: msg.xid, tsMs: Number(BigInt(msg.commitTime as bigint) / 1000n), index: 0 };
+          case "begin": {
+            const lsn = bigIntToLsn(lsnToBigInt(msg.commitLsn ?? _lsn));
+            const tsMs = Number(BigInt(msg.commitTime as bigint) / 1000n);
+            tx = { lsn, xid: msg.xid, tsMs, index: 0, posPrefix: eventPosPrefix(lsn, "t"), meta: this.meta({ xid: msg.xid, tsMs }) };
             break;
+          }
           case "insert": {
             const s = shapes.get(msg.relation.relationOid)!;
             const after = toRow(s, msg.new);
-            await publish(s, makeEvent(s, "c", null, after, keyOf(s, after), this.meta(tx!)));
+            await publish(msg.relation.relationOid, makeEvent(s, "c", null, after, keyOf(s, after), tx!.meta));
             break;
           }
           case "update": {
@@ -220,28 +228,30 @@ export class PostgresReader implements Work {
             const oldKey = msg.key ? keyOf(s, toRow(s, msg.key)) : before ? keyOf(s, before) : newKey;
             if (keysDiffer(oldKey, newKey)) {
               // a primary-key change: the old key disappears, the new one appears (as Debezium does)
-              await publish(s, makeEvent(s, "d", before ?? oldKey, null, oldKey, this.meta(tx!)));
-              await publish(s, makeEvent(s, "c", null, after, newKey, this.meta(tx!)));
+              await publish(msg.relation.relationOid, makeEvent(s, "d", before ?? oldKey, null, oldKey, tx!.meta));
+              await publish(msg.relation.relationOid, makeEvent(s, "c", null, after, newKey, tx!.meta));
             } else {
-              await publish(s, makeEvent(s, "u", before, after, newKey, this.meta(tx!)));
+              await publish(msg.relation.relationOid, makeEvent(s, "u", before, after, newKey, tx!.meta));
             }
             break;
           }
           case "delete": {
             const s = shapes.get(msg.relation.relationOid)!;
             const before = toRow(s, msg.old ?? msg.key);
-            await publish(s, makeEvent(s, "d", before, null, keyOf(s, before), this.meta(tx!)));
+            await publish(msg.relation.relationOid, makeEvent(s, "d", before, null, keyOf(s, before), tx!.meta));
             break;
           }
           case "truncate":
             for (const rel of msg.relations) {
               const s = shapes.get(rel.relationOid);
-              if (s) await publish(s, makeEvent(s, "t", null, null, {}, this.meta(tx!)));
+              if (s) await publish(rel.relationOid, makeEvent(s, "t", null, null, {}, tx!.meta));
             }
             break;
           case "commit": {
             cpr.boundary(pub.count, { lsn: tx?.lsn ?? msg.commitLsn!, snapshotDone: true, slot: this.slot });
             tx = null;
+            if (read) d.metrics.eventsRead.inc({ stream: d.spec.id }, read);
+            read = 0;
             await cpr.maybe(pub.acked);
             break;
           }
@@ -302,6 +312,7 @@ export class PostgresReader implements Work {
       await pub.drain();
       await cpr.maybe(pub.acked, true);
       d.log.info({ position: cpr.committed }, "reader stopped gracefully");
+      d.probe("stop", cpr.committed);
     } catch (err) {
       throw toTributaryError(err, "SOURCE_UNAVAILABLE");
     } finally {
@@ -313,7 +324,7 @@ export class PostgresReader implements Work {
     }
   }
 
-  private meta(tx: { lsn: string; xid: number; tsMs: number }) {
+  private meta(tx: { xid: number; tsMs: number }): EventMeta {
     return { stream: this.d.spec.id, db: this.db, pos: "", txId: tx.xid, tsMs: tx.tsMs, snapshot: false };
   }
 }
