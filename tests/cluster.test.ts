@@ -62,6 +62,7 @@ async function allPlaced(live: string[]): Promise<ClusterView | null> {
   if (v.actors.length !== GEN + 6) return null;
   const off = v.actors.filter((a) => !a.owner || !live.includes(a.owner) || a.owner !== a.desired);
   why += `; ${off.length} not on their desired node, e.g. ${JSON.stringify(off.slice(0, 2))}`;
+  if (process.env.CLUSTER_DEBUG) console.log(new Date().toISOString(), why);
   if (off.length) return null;
   for (const id of live) {
     const mine = await nodes.get(id)!.json<{ actors: Array<{ id: string; ready: boolean; epoch: number | null }> }>("/v1/actors");
