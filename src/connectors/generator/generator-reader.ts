@@ -5,10 +5,7 @@
  */
 import type { GeneratorSourceSpec } from "../../config/index.js";
 import type { ChangeEvent } from "../../events/change-event.js";
-import { positionKey } from "../../nats/names.js";
-import { ensureJetStream } from "../../nats/data-plane.js";
-import { Checkpointer } from "../../runtime/checkpointer.js";
-import { EventPublisher } from "../../runtime/event-publisher.js";
+import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
 import { sleep, type Work, type WorkControl } from "../../runtime/work.js";
 
@@ -28,23 +25,9 @@ export class GeneratorReader implements Work {
   async run(ctl: WorkControl): Promise<void> {
     const { d, src } = this;
     const names = d.cp.names;
-    const fenced = await d.positions.fence<GeneratorPosition>(positionKey({ kind: "stream", stream: d.spec.id }), d.lease.epoch);
-    d.probe("start", fenced.position);
-    await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
-    const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
-    const tail = await pub.start();
+    const { fenced, pub, tail, cpr } = await openReaderOutput<GeneratorPosition>(d, ctl);
     // resume after whatever the stream already holds: the stream is a gap-free prefix
     let n = Math.max(fenced.position?.n ?? 0, tail ? Number(tail) : 0);
-    const cpr = new Checkpointer<GeneratorPosition>({
-      store: d.positions,
-      fenced,
-      intervalMs: d.cfg.checkpoint.interval,
-      maxEvents: d.cfg.checkpoint.maxEvents,
-      onCommitted: (p, at) => {
-        ctl.progress(p);
-        d.probe("active", p, at);
-      },
-    });
     const [schema, table] = src.table.includes(".") ? (src.table.split(".", 2) as [string, string]) : ["gen", src.table];
     const subject = names.cdcSubject(d.spec.id, schema, table);
     ctl.ready();

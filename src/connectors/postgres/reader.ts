@@ -10,10 +10,9 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-log
 import type { PostgresSourceSpec } from "../../config/index.js";
 import type { ChangeEvent } from "../../events/change-event.js";
 import { TributaryError, toTributaryError } from "../../errors.js";
-import { positionKey } from "../../nats/names.js";
-import { ensureJetStream } from "../../nats/data-plane.js";
-import { Checkpointer } from "../../runtime/checkpointer.js";
-import { EventPublisher } from "../../runtime/event-publisher.js";
+import type { Checkpointer } from "../../runtime/checkpointer.js";
+import type { EventPublisher } from "../../runtime/event-publisher.js";
+import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
 import type { Work, WorkControl } from "../../runtime/work.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
@@ -64,13 +63,11 @@ export class PostgresReader implements Work {
 
   async run(ctl: WorkControl): Promise<void> {
     const { d } = this;
-    const names = d.cp.names;
-    const fenced = await d.positions.fence<PgCheckpoint>(positionKey({ kind: "stream", stream: d.spec.id }), d.lease.epoch);
-    d.probe("start", fenced.position);
-    await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
-    const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
-    const tail = await pub.start();
-    d.log.info({ epoch: d.lease.epoch, checkpoint: fenced.position, tail }, "reader fenced position; starting");
+    let service: LogicalReplicationService | null = null;
+    const { fenced, pub, cpr } = await openReaderOutput<PgCheckpoint>(d, ctl, async (p) => {
+      // only now is it safe for PostgreSQL to recycle WAL up to this commit
+      if (service && !service.isStop()) await service.acknowledge(p.lsn);
+    });
 
     const client = new pg.Client({ connectionString: this.src.url, options: SESSION_OPTIONS, application_name: `tributary:${d.spec.id}` });
     client.on("error", () => undefined);
@@ -80,20 +77,6 @@ export class PostgresReader implements Work {
       for (const t of this.src.tables) tables.set(t, await describeTable(client, t));
       await ensurePublication(client, this.publication, this.src.tables);
 
-      let service: LogicalReplicationService | null = null;
-      const cpr = new Checkpointer<PgCheckpoint>({
-        store: d.positions,
-        fenced,
-        intervalMs: d.cfg.checkpoint.interval,
-        maxEvents: d.cfg.checkpoint.maxEvents,
-        onCommitted: async (p, at) => {
-          d.metrics.checkpoints.inc({ stream: d.spec.id, actor: "stream" });
-          ctl.progress(p);
-          d.probe("active", p, at);
-          // only now is it safe for PostgreSQL to recycle WAL up to this commit
-          if (service && !service.isStop()) await service.acknowledge(p.lsn);
-        },
-      });
       let start = fenced.position;
       const slot = await slotInfo(client, this.slot);
       if (start?.snapshotDone && !slot) {
