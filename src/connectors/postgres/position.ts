@@ -27,7 +27,17 @@ export function compareLsn(a: string, b: string): number {
 
 /** Encodes an event position. */
 export function encodeEventPos(lsn: string, phase: "s" | "t", index: number): string {
-  return `${lsnToBigInt(lsn).toString(16).toUpperCase().padStart(16, "0")}:${phase}:${String(index).padStart(10, "0")}`;
+  return eventPos(eventPosPrefix(lsn, phase), index);
+}
+
+/** The part of an event position shared by every event of one transaction (or snapshot). */
+export function eventPosPrefix(lsn: string, phase: "s" | "t"): string {
+  return `${lsnToBigInt(lsn).toString(16).toUpperCase().padStart(16, "0")}:${phase}:`;
+}
+
+/** An event position from its transaction's prefix (see eventPosPrefix) and its index. */
+export function eventPos(prefix: string, index: number): string {
+  return prefix + String(index).padStart(10, "0");
 }
 
 /** The reader's checkpoint as stored in the positions bucket. */
