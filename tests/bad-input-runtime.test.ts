@@ -56,5 +56,10 @@ describe("run-time bad input", () => {
     await eventually(() => node.supervisor.actors().find((a) => a.id === "stream.healthy")?.ready, 20_000, "healthy reader");
     await eventually(() => errorOf("sink.healthy.strict"), 20_000, "sink error");
     expect(errorOf("sink.healthy.strict")).toMatch(/ok_missing.*(does not exist|autoCreate)/i);
+
+    // every error is counted in /metrics, per stream and actor
+    const metrics = (await node.admin.inject({ url: "/metrics" })).body;
+    expect(metrics).toMatch(/tributary_errors_total\{stream="unreachable",actor="stream.unreachable"\} [1-9]/);
+    expect(metrics).toMatch(/tributary_errors_total\{stream="nokey",actor="stream.nokey"\} [1-9]/);
   });
 });

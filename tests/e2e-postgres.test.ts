@@ -48,6 +48,8 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
 
     const metrics = await (await fetch(node.adminUrl + "/metrics")).text();
     expect(metrics).toMatch(/tributary_events_applied_total\{stream="shop",actor="sink-raw"\} \d+/);
+    const published = Number(/tributary_events_published_total\{stream="shop",actor="stream"\} (\d+)/.exec(metrics)?.[1]);
+    expect(published).toBeGreaterThanOrEqual(10_000);
 
     // graceful stop: exit 0 and every lease released at once (CAS delete), positions kept
     expect(await node.term()).toBe(0);

@@ -34,6 +34,8 @@ export interface ActorHostOptions {
   log: Logger;
   /** builds the work for a granted lease */
   work: WorkFactory;
+  /** called once per new error the actor reports (metrics) */
+  onError?: (message: string) => void;
 }
 
 /** "running.active.running" style summary of a state value, leaving out the lease region. */
@@ -66,10 +68,15 @@ export class ActorHost {
     });
     this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs } });
     let last = "";
+    let lastErrorAt: string | null = null;
     this.actor.subscribe((s) => {
       // log transitions of the work, not every lease renewal
       const summary = summarize(s.value);
       const v = `${summary}|${s.context.lastError}`;
+      if (s.context.lastError && s.context.lastErrorAt !== lastErrorAt) {
+        lastErrorAt = s.context.lastErrorAt;
+        o.onError?.(s.context.lastError);
+      }
       if (v !== last) {
         o.log.info({ state: summary, epoch: s.context.lease?.epoch ?? null, lastError: s.context.lastError }, "actor state");
         last = v;

@@ -26,6 +26,7 @@ import { clusterView } from "../cluster/cluster-view.js";
 import { ensureDlq } from "./dlq.js";
 import { applyStreams, listStreams, putStream, watchStreams } from "./streams-store.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { requestSnapshot } from "./resnapshot.js";
 import type { WorkDeps } from "./deps.js";
 import type { Work } from "./work.js";
 
@@ -84,6 +85,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       leases,
       leaseTtlMs: cfg.leases.ttl,
       log: alog,
+      onError: () => metrics.errors.inc({ stream: spec.id, actor: actorId(ref) }),
       work: (lease) =>
         workFor(ref, spec, {
           nc,
@@ -184,6 +186,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       },
       drain: () => void shutdown("POST /v1/drain").then(() => process.exit(0)),
       cluster: () => clusterView(cp, () => sup.desired(), sup.actors(), nodeId),
+      snapshot: (id) => requestSnapshot(cp, id, { nodeId, log }),
     },
     { token: cfg.admin.token },
   );

@@ -28,6 +28,12 @@ export async function openReaderOutput<P>(d: WorkDeps, ctl: WorkControl, onCommi
   await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
   const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
   const tail = await pub.start();
+  const published = d.metrics.eventsPublished.labels(d.spec.id, "stream");
+  let counted = 0;
+  pub.chain.onAcked = (acked) => {
+    published.inc(acked - counted);
+    counted = acked;
+  };
   const cpr = new Checkpointer<P>({
     store: d.positions,
     fenced,

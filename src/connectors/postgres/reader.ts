@@ -263,7 +263,6 @@ export class PostgresReader implements Work {
       }
     });
     service.on("error", (err: unknown) => fail(sourceError(err, this.src.url)));
-    pub.chain.onAcked = () => undefined;
 
     const ticker = setInterval(() => {
       if (halted) return;
