@@ -60,6 +60,8 @@ async function allPlaced(live: string[]): Promise<ClusterView | null> {
   const v = await view();
   why = `${v.actors.length} actors; nodes ${v.nodes.map((n) => `${n.id}:${n.actors}${n.draining ? "(draining)" : ""}`).join(",")}`;
   if (v.actors.length !== GEN + 6) return null;
+  // every expected node must have joined (and not be draining) before placement counts as done
+  if (!live.every((id) => v.nodes.some((n) => n.id === id && !n.draining))) return null;
   const off = v.actors.filter((a) => !a.owner || !live.includes(a.owner) || a.owner !== a.desired);
   why += `; ${off.length} not on their desired node, e.g. ${JSON.stringify(off.slice(0, 2))}`;
   if (process.env.CLUSTER_DEBUG) console.log(new Date().toISOString(), why);
