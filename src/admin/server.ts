@@ -21,6 +21,8 @@ export interface AdminNode {
   drain(): void;
   registry: Registry;
   cluster?: () => Promise<unknown>;
+  /** re-snapshot a stream: clear its reader position and restart it (src/runtime/resnapshot.ts) */
+  snapshot?: (id: string) => Promise<unknown>;
 }
 
 export interface AdminOptions {
@@ -77,6 +79,7 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
   });
   app.post<{ Params: { id: string } }>("/v1/streams/:id/pause", async (req) => node.setPaused(req.params.id, true));
   app.post<{ Params: { id: string } }>("/v1/streams/:id/resume", async (req) => node.setPaused(req.params.id, false));
+  if (node.snapshot) app.post<{ Params: { id: string } }>("/v1/streams/:id/snapshot", async (req) => node.snapshot!(req.params.id));
   app.post("/v1/drain", async (_req, reply) => {
     node.drain();
     return reply.status(202).send({ node: node.id, draining: true });

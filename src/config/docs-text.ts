@@ -25,7 +25,7 @@ the CLI then exits with code 2:
 \`\`\`text
 tributary: invalid config file bad.yaml:
   admin.port: Expected number, received string (got "abc")
-  streams.0.source.type: Invalid discriminator value. Expected 'postgres' | 'generator' (got "oracle")
+  streams.0.source.type: Invalid discriminator value. Expected 'postgres' | 'mysql' | 'generator' (got "oracle")
   streams.0.transformers.0.jsonata: JSONata syntax error at position 5: Expected ")" before end of expression (got "$foo(")
   streams.0.sinks.0.from: unknown transformer "nope" (this stream has: none) (got "nope")
 \`\`\`

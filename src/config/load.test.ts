@@ -67,6 +67,18 @@ describe("defaults", () => {
     expect(cfg.streams[0]!.maxAge).toBe(3_600_000);
   });
 
+  it("resolves MySQL source and sink defaults", () => {
+    const url = "mysql://app:pw@db:3306/shop";
+    const s = parseConfig(withStream({ source: { type: "mysql", url, tables: ["shop.orders"] }, sinks: [{ name: "my", type: "mysql", url }] }), {}).streams[0]!;
+    expect(s.source).toEqual({ type: "mysql", url, tables: ["shop.orders"], snapshot: "initial", snapshotBatchRows: 5000, queueMaxRows: 10_000 });
+    expect(s.sinks[0]).toEqual({ name: "my", type: "mysql", url, table: "{table}", autoCreate: false, batchMaxRows: 2000, batchMaxWait: 100 });
+    const msg = rejection(() => parseConfig(withStream({ source: { type: "mysql", url: "postgres://x/y", tables: ["orders"], serverId: 0 }, sinks: [{ name: "my", type: "mysql", url: "mysql://h:3306" }] }), {}));
+    expect(msg).toMatch(/streams\.0\.source\.url: must be a mysql:\/\/ or mariadb:\/\/ URL/);
+    expect(msg).toMatch(/streams\.0\.source\.tables\.0: table must be written database\.table \(got "orders"\)/);
+    expect(msg).toMatch(/streams\.0\.source\.serverId: Number must be greater than or equal to 1/);
+    expect(msg).toMatch(/streams\.0\.sinks\.0\.url: must be a mysql:\/\/ or mariadb:\/\/ URL that names the target database/);
+  });
+
   it("returns a deeply frozen config", () => {
     const cfg = parseConfig(withStream({}), {});
     expect(Object.isFrozen(cfg)).toBe(true);
@@ -137,12 +149,12 @@ describe("bad input names the field path and the reason", () => {
 
   it("unknown source type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ source: { type: "oracle" } }), {}));
-    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'generator' \(got "oracle"\)/);
+    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \(got "oracle"\)/);
   });
 
   it("unknown sink type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ sinks: [{ name: "k", type: "kafka" }] }), {}));
-    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \(got "kafka"\)/);
+    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \| 'mysql' \(got "kafka"\)/);
   });
 
   it("JSONata syntax error gives the position", () => {
@@ -221,7 +233,7 @@ describe("bad input names the field path and the reason", () => {
 describe("parseStreamSpec", () => {
   it("validates one stream with paths relative to the stream", () => {
     expect(parseStreamSpec({ id: "x", source: gen }).source).toMatchObject({ type: "generator", rate: 10 });
-    expect(rejection(() => parseStreamSpec({ id: "x", source: { type: "oracle" } }, "body"))).toMatch(/invalid body:\n {2}source\.type: .*'postgres' \| 'generator'/);
+    expect(rejection(() => parseStreamSpec({ id: "x", source: { type: "oracle" } }, "body"))).toMatch(/invalid body:\n {2}source\.type: .*'postgres' \| 'mysql' \| 'generator'/);
   });
 });
 

@@ -111,8 +111,9 @@ export const mysqlSinkSchema = z
   .object({
     name: name("sink name").describe("Sink name, unique within the stream"),
     type: z.literal("mysql").describe("Sink type"),
-    url: mysqlUrl
-      .regex(/^[a-z]+:\/\/[^/]*\/[^/?]+/, "must name the target database, e.g. mysql://user:pass@host:3306/db")
+    url: z
+      .string()
+      .regex(/^(mysql|mariadb):\/\/[^/]*\/[^/?]+/, "must be a mysql:// or mariadb:// URL that names the target database, e.g. mysql://user:pass@host:3306/db")
       .describe("Connection URL of the target database, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db"),
     from: name("from").optional().describe("Transformer whose output this sink consumes; default: the raw change events"),
     table: z.string().default("{table}").describe("Target table template with {schema} and {table} placeholders; without a '.' the table is in the URL's database"),

@@ -7,6 +7,7 @@
  * water mark plus what one socket read already held.
  */
 
+/** How full the queue may get, and how to hold its producer back. */
 export interface BoundedQueueOptions<T> {
   /** pause the producer at this queued weight */
   highWater: number;
@@ -18,6 +19,7 @@ export interface BoundedQueueOptions<T> {
   resume: () => void;
 }
 
+/** A FIFO that never refuses an item but pauses its producer above a weight (see the module comment). */
 export class BoundedQueue<T> {
   private readonly items: Array<{ item: T; weight: number }> = [];
   private head = 0;

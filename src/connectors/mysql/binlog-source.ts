@@ -23,6 +23,7 @@ export type BinlogItem =
 /** Where to start reading. */
 export type BinlogStart = { gtid: string } | { file: string; pos: number };
 
+/** What the binlog connection needs. */
 export interface BinlogSourceOptions {
   connection: ConnectionOptions;
   serverId: number;
@@ -35,7 +36,10 @@ export interface BinlogSourceOptions {
   onReady: () => void;
 }
 
-const EVENTS = ["rotate", "tablemap", "writerows", "updaterows", "deleterows", "xid", "query", "mariadbgtid", "gtid", "anonymousgtid", "xaprepare"];
+const EVENTS = ["rotate", "tablemap", "writerows", "updaterows", "deleterows", "xid", "query", "mariadbgtid", "gtid", "anonymousgtid", "xaprepare", "heartbeat"];
+
+/** The server sends a heartbeat event after this long without binlog events. */
+export const HEARTBEAT_MS = 10_000;
 
 /** Reads the binlog from a start point into a bounded queue of {@link BinlogItem}s. */
 export class BinlogSource {
@@ -44,6 +48,7 @@ export class BinlogSource {
   private stopped = false;
   /** the current transaction's start was reported (GTID event, then BEGIN on MySQL) */
   private inTx = false;
+  private lastEventAt = performance.now();
 
   constructor(private readonly o: BinlogSourceOptions) {
     this.zj = new ZongJi(o.connection);
@@ -51,7 +56,10 @@ export class BinlogSource {
       highWater: o.queueMaxRows,
       weight: (i) => (i.kind === "rows" ? i.rows.length : 1),
       pause: () => this.zj.connection?.pause(),
-      resume: () => this.zj.connection?.resume(),
+      resume: () => {
+        this.lastEventAt = performance.now();
+        this.zj.connection?.resume();
+      },
     });
     this.zj.on("error", (err: Error) => {
       if (!this.stopped) o.onError(err);
@@ -61,12 +69,21 @@ export class BinlogSource {
     });
     this.zj.on("binlog", (ev: AnyBinlogEvent) => {
       if (this.stopped) return;
+      this.lastEventAt = performance.now();
       try {
         this.onEvent(ev);
       } catch (err) {
         o.onError(err as Error);
       }
     });
+  }
+
+  /**
+   * How long the connection has been silent (no event, not even a heartbeat) while not
+   * paused: a dead network path shows up here instead of as a connection that waits forever.
+   */
+  get silentMs(): number {
+    return this.queue.isPaused ? 0 : performance.now() - this.lastEventAt;
   }
 
   /** True when the server is MariaDB (known once ready). */
@@ -77,16 +94,18 @@ export class BinlogSource {
   /** Connects and starts the dump. */
   start(): void {
     const s = this.o.start;
+    this.lastEventAt = performance.now();
     this.zj.start({
       serverId: this.o.serverId,
       includeEvents: EVENTS,
       includeSchema: this.o.tables,
       ...("gtid" in s ? { gtidSet: s.gtid } : { filename: s.file, position: s.pos }),
     });
-    // A paused reader does not read: keep the server's dump thread from giving up on us
-    // while JetStream is slow (its write timeout is this session's net_write_timeout).
-    // Queued on the binlog connection before the dump command zongji adds after its preamble.
-    this.zj.connection?.query("SET SESSION net_write_timeout = 3600", () => undefined);
+    // Queued on the binlog connection before the dump command zongji adds after its preamble:
+    // a paused reader does not read, so keep the server's dump thread from giving up on us
+    // while JetStream is slow (its write timeout is this session's net_write_timeout); and
+    // ask for heartbeats, so an idle stream can tell a quiet server from a dead connection.
+    this.zj.connection?.query(`SET SESSION net_write_timeout = 3600, @master_heartbeat_period = ${HEARTBEAT_MS * 1_000_000}`, () => undefined);
   }
 
   /** Stops reading and closes both connections; queued items are dropped. */

@@ -4,13 +4,14 @@
  * one, else from the binlog file:pos — both are stored in every checkpoint, taken at the
  * same transaction boundary.
  *
- * An event's position is (binlog file index, transaction offset, phase, row index): the
+ * An event's position is (binlog file index, transaction offset, phase, index): the
  * offset is where the transaction's first event ends in that file (for snapshot rows, the
- * binlog position the snapshot is consistent with), phase `s` (snapshot) sorts before `t`
- * (transaction), and the index counts rows inside the transaction or snapshot. It is
- * encoded fixed-width ("0000000003:000000004316:t:0000000002") so that string order is
- * position order, readable in `nats sub` and comparable without decoding. Positions are
- * those of one server's binlog: they order events of that server only.
+ * binlog position the stream's snapshot started at), phase `s` (snapshot) sorts before `t`
+ * (transaction), and the index counts rows inside the transaction, or — for a snapshot —
+ * the attempt and the row (see snapshotIndex). It is encoded fixed-width
+ * ("0000000003:000000004316:t:00000000000002") so that string order is position order,
+ * readable in `nats sub` and comparable without decoding. Positions are those of one
+ * server's binlog: they order events of that server only.
  */
 
 /** The reader's checkpoint as stored in the positions bucket. */
@@ -23,13 +24,22 @@ export interface MysqlCheckpoint {
   gtid?: string;
   /** the initial snapshot completed (or was not wanted) */
   snapshotDone: boolean;
+  /**
+   * While the snapshot is unfinished: how many attempts have started. `file`/`pos`/`gtid`
+   * then hold the binlog point of the FIRST attempt, which every later attempt streams from.
+   */
+  snapshotAttempt?: number;
   /** replication server id the reader connects with (for operators) */
   serverId: number;
 }
 
 const FILE_DIGITS = 10;
 const OFFSET_DIGITS = 12;
-const INDEX_DIGITS = 10;
+const INDEX_DIGITS = 14;
+/** Rows one snapshot attempt may number (the attempt takes the index's higher digits). */
+export const SNAPSHOT_ROWS_PER_ATTEMPT = 100_000_000_000;
+/** Snapshot attempts the index can tell apart. */
+export const MAX_SNAPSHOT_ATTEMPTS = 999;
 
 /**
  * The numeric extension of a binlog file name (`mariadb-bin.000042` -> 42); files of one
@@ -45,6 +55,18 @@ export function binlogFileIndex(file: string): number {
 /** Encodes an event position (see the module comment). */
 export function encodeEventPos(file: string, offset: number, phase: "s" | "t", index: number): string {
   return `${String(binlogFileIndex(file)).padStart(FILE_DIGITS, "0")}:${String(offset).padStart(OFFSET_DIGITS, "0")}:${phase}:${String(index).padStart(INDEX_DIGITS, "0")}`;
+}
+
+/**
+ * The index of row `row` of snapshot attempt `attempt` (1, 2, …): a later attempt's rows
+ * sort after every row an earlier, interrupted attempt published, so none is skipped as
+ * "already in the stream".
+ * @throws RangeError beyond MAX_SNAPSHOT_ATTEMPTS attempts or SNAPSHOT_ROWS_PER_ATTEMPT rows.
+ */
+export function snapshotIndex(attempt: number, row: number): number {
+  if (attempt < 1 || attempt > MAX_SNAPSHOT_ATTEMPTS) throw new RangeError(`snapshot attempt ${attempt} is out of range 1-${MAX_SNAPSHOT_ATTEMPTS}`);
+  if (row >= SNAPSHOT_ROWS_PER_ATTEMPT) throw new RangeError(`a snapshot of more than ${SNAPSHOT_ROWS_PER_ATTEMPT} rows is not supported`);
+  return attempt * SNAPSHOT_ROWS_PER_ATTEMPT + row;
 }
 
 /** Compares two binlog coordinates (file, offset). */

@@ -11,20 +11,26 @@ import type { Connection, RowDataPacket } from "mysql2/promise";
 import type { MysqlSourceSpec } from "../../config/index.js";
 import type { ChangeEvent, Row } from "../../events/change-event.js";
 import { TributaryError, toTributaryError } from "../../errors.js";
-import { positionKey } from "../../nats/names.js";
-import { ensureJetStream } from "../../nats/data-plane.js";
-import { Checkpointer } from "../../runtime/checkpointer.js";
-import { EventPublisher } from "../../runtime/event-publisher.js";
+import type { Checkpointer } from "../../runtime/checkpointer.js";
+import type { EventPublisher } from "../../runtime/event-publisher.js";
+import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
 import type { Work, WorkControl } from "../../runtime/work.js";
-import { BinlogSource, type BinlogItem, type BinlogStart } from "./binlog-source.js";
+import { BinlogSource, HEARTBEAT_MS, type BinlogItem, type BinlogStart } from "./binlog-source.js";
 import { binaryLogs, describeTable, inspectServer, type ServerInfo, type TableInfo } from "./catalog.js";
 import { connectionOptions, isBinlogGone, redactUrl, sourceError } from "./connection.js";
 import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type TableShape } from "./event-builder.js";
-import { defaultServerId, encodeEventPos, type MysqlCheckpoint } from "./position.js";
+import { defaultServerId, encodeEventPos, snapshotIndex, type MysqlCheckpoint } from "./position.js";
 import { beginSnapshot, endSnapshot, readTable } from "./snapshot.js";
 
 type RowsItem = Extract<BinlogItem, { kind: "rows" }>;
+
+/**
+ * A binlog connection silent this long (no event, no heartbeat, not paused by us) is taken
+ * for dead and the reader restarts. Generous: a GTID resume first makes the server scan the
+ * binlog file for the position, which may send nothing for a while.
+ */
+const SILENCE_LIMIT_MS = HEARTBEAT_MS * 18;
 
 /** The transaction being read: its events' positions are keyed by (file, offset). */
 interface OpenTx {
@@ -35,6 +41,7 @@ interface OpenTx {
   index: number;
 }
 
+/** The `stream` actor's work for a `type: mysql` source (MySQL 5.7+/8, MariaDB 10.5+). */
 export class MysqlReader implements Work {
   private readonly src: MysqlSourceSpec;
   private readonly serverId: number;
@@ -47,15 +54,12 @@ export class MysqlReader implements Work {
 
   async run(ctl: WorkControl): Promise<void> {
     const { d, src } = this;
-    const names = d.cp.names;
-    const fenced = await d.positions.fence<MysqlCheckpoint>(positionKey({ kind: "stream", stream: d.spec.id }), d.lease.epoch);
-    await ensureJetStream(d.nc, { name: names.cdcStream(d.spec.id), subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
-    const pub = new EventPublisher(d.nc, { stream: names.cdcStream(d.spec.id), idPrefix: d.spec.id, epoch: d.lease.epoch });
-    const tail = await pub.start();
-    d.log.info({ epoch: d.lease.epoch, checkpoint: fenced.position, tail, serverId: this.serverId }, "reader fenced position; starting");
+    const { fenced, pub, cpr } = await openReaderOutput<MysqlCheckpoint>(d, ctl);
+    d.log.info({ serverId: this.serverId }, "replication server id");
 
-    const conn = await this.connect();
+    let conn: Connection | undefined;
     try {
+      conn = await this.connect();
       const server = await inspectServer(conn, src.url).catch((e) => Promise.reject(sourceError(e, src.url)));
       if (server.serverId === this.serverId) {
         throw new TributaryError("CONFIG_INVALID", `stream ${d.spec.id}: serverId ${this.serverId} is the source server's own server_id; choose another source.serverId`);
@@ -68,21 +72,12 @@ export class MysqlReader implements Work {
         if (t.engine && t.engine.toLowerCase() !== "innodb") d.log.warn({ table: `${t.schema}.${t.table}`, engine: t.engine }, "table is not InnoDB: its snapshot is not transactional");
       }
 
-      const cpr = new Checkpointer<MysqlCheckpoint>({
-        store: d.positions,
-        fenced,
-        intervalMs: d.cfg.checkpoint.interval,
-        maxEvents: d.cfg.checkpoint.maxEvents,
-        onCommitted: (p) => {
-          d.metrics.checkpoints.inc({ stream: d.spec.id, actor: "stream" });
-          ctl.progress(p);
-        },
-      });
       let start = fenced.position;
       if (start?.snapshotDone) {
         await this.assertResumable(conn, server, start);
       } else {
-        start = await this.snapshot(conn, server, tables, pub, ctl);
+        if (start) await this.assertResumable(conn, server, start); // an interrupted snapshot streams from its first attempt's point
+        start = await this.snapshot(conn, server, tables, pub, cpr, ctl, start);
         if (!start) return; // stopped or aborted during the snapshot; it starts over next time
         await pub.drain();
         await cpr.write(start);
@@ -91,7 +86,7 @@ export class MysqlReader implements Work {
       await this.stream(server, start, pub, cpr, ctl, conn);
     } finally {
       pub.close();
-      await conn.end().catch(() => undefined);
+      await conn?.end().catch(() => undefined);
     }
   }
 
@@ -118,24 +113,35 @@ export class MysqlReader implements Work {
     return new TributaryError(
       "SOURCE_INVALID",
       `the binlog of stream ${id} at ${cp.file}:${cp.pos}${cp.gtid ? ` (GTID ${cp.gtid})` : ""} is no longer on MySQL source ${redactUrl(this.src.url)}` +
-        `${oldest ? ` (oldest binlog: ${oldest})` : ""}: it was purged, so changes since then cannot be read. ` +
+        `${oldest ? ` (oldest binlog: ${oldest})` : ""}${cause ? ` (${(cause as Error).message})` : ""}: it was purged (or this server never had that position), so changes since then cannot be read. ` +
         `Re-snapshot the stream (POST /v1/streams/${id}/snapshot) to start over, and keep binlogs longer (binlog_expire_logs_seconds) than a stream may stay stopped.`,
       { cause },
     );
   }
 
-  /** Publishes every existing row (op "r") consistently with a binlog position; returns that position. */
-  private async snapshot(conn: Connection, server: ServerInfo, tables: Map<string, TableInfo>, pub: EventPublisher, ctl: WorkControl): Promise<MysqlCheckpoint | null> {
+  /**
+   * Publishes every existing row (op "r") as of a consistent binlog point; returns the
+   * position to stream from. The first attempt records its point in the positions bucket
+   * before publishing a row. An attempt after an interrupted one reads a new consistent
+   * snapshot but streams from the FIRST attempt's point: rows an earlier attempt published
+   * and that were deleted since would otherwise stay in the targets. Replaying those
+   * changes after the newer rows only passes through older states (row images are full)
+   * and ends at the same state.
+   */
+  private async snapshot(conn: Connection, server: ServerInfo, tables: Map<string, TableInfo>, pub: EventPublisher, cpr: Checkpointer<MysqlCheckpoint>, ctl: WorkControl, unfinished: MysqlCheckpoint | null): Promise<MysqlCheckpoint | null> {
     const { d, src } = this;
     if (src.snapshot === "never") {
       const here = await currentPosition(conn, server).catch((e) => Promise.reject(sourceError(e, src.url)));
       d.log.info(here, "no snapshot wanted; streaming from the current binlog position");
       return { ...here, snapshotDone: true, serverId: this.serverId };
     }
+    const attempt = (unfinished?.snapshotAttempt ?? 0) + 1;
     const snap = await this.connect();
     try {
       const point = await beginSnapshot(snap, server).catch((e) => Promise.reject(sourceError(e, src.url)));
-      d.log.info({ ...point, tables: [...tables.keys()] }, "snapshot started");
+      const from = unfinished ? { file: unfinished.file, pos: unfinished.pos, gtid: unfinished.gtid ?? "" } : point;
+      await cpr.write({ file: from.file, pos: from.pos, ...(from.gtid ? { gtid: from.gtid } : {}), snapshotDone: false, snapshotAttempt: attempt, serverId: this.serverId });
+      d.log.info({ attempt, ...point, streamFrom: from, tables: [...tables.keys()] }, "snapshot started");
       let index = 0;
       const tsMs = Date.now();
       for (const t of tables.values()) {
@@ -145,15 +151,16 @@ export class MysqlReader implements Work {
           if (ctl.isStopping()) return null;
           for (const r of rows) {
             const after = toRow(shape, r);
-            const pos = encodeEventPos(point.file, point.pos, "s", index++);
+            const pos = encodeEventPos(from.file, from.pos, "s", snapshotIndex(attempt, index++));
             const ev = makeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.spec.id, pos, txId: null, tsMs, snapshot: true });
             if (await pub.publish(subject, ev, pos)) d.metrics.eventsRead.inc({ stream: d.spec.id });
           }
         }
       }
+      if (ctl.isStopping()) return null; // readTable ends early on abort: the snapshot is incomplete
       await endSnapshot(snap);
-      d.log.info({ rows: index }, "snapshot finished");
-      return { file: point.file, pos: point.pos, ...(point.gtid ? { gtid: point.gtid } : {}), snapshotDone: true, serverId: this.serverId };
+      d.log.info({ attempt, rows: index }, "snapshot finished");
+      return { file: from.file, pos: from.pos, ...(from.gtid ? { gtid: from.gtid } : {}), snapshotDone: true, serverId: this.serverId };
     } catch (err) {
       if (ctl.isStopping()) return null;
       throw sourceError(err, src.url);
@@ -220,6 +227,7 @@ export class MysqlReader implements Work {
     const ticker = setInterval(() => {
       if (halted) return;
       if (pub.chain.error) return fail(pub.chain.error);
+      if (source.silentMs > SILENCE_LIMIT_MS) return fail(new TributaryError("SOURCE_UNAVAILABLE", `no binlog event or heartbeat from MySQL source ${redactUrl(src.url)} for ${Math.round(source.silentMs / 1000)} s; reconnecting`));
       cpr.maybe(pub.acked).catch(fail);
     }, Math.max(50, Math.min(1000, d.cfg.checkpoint.interval)));
     const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
@@ -235,6 +243,7 @@ export class MysqlReader implements Work {
       await pub.drain();
       await cpr.maybe(pub.acked, true);
       d.log.info({ position: cpr.committed, pauses: source.queue.pauses }, "reader stopped gracefully");
+      d.probe("stop", cpr.committed);
     } catch (err) {
       throw toTributaryError(err, "SOURCE_UNAVAILABLE");
     } finally {
@@ -259,6 +268,7 @@ export class MysqlReader implements Work {
       const pos = encodeEventPos(tx.file, tx.offset, "t", tx.index++);
       ev.source.pos = pos;
       if (await pub.publish(subject, ev, pos)) d.metrics.eventsRead.inc({ stream: d.spec.id });
+      else if (pub.skipped === 1) d.log.info({ pos, tail: pub.tailPos }, "replaying events the stream already holds; skipping them");
     };
     const row = (r: unknown): Row => toRow(shape, r as Record<string, unknown>, decodeTypes);
     for (const r of item.rows) {

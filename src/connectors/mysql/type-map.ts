@@ -128,9 +128,17 @@ export function decodeValue(raw: unknown, columnType: string): JsonValue {
   return String(raw);
 }
 
-/** The snapshot SELECT expression for a column: FLOAT is widened so its exact single-precision value is read. */
+/**
+ * The snapshot SELECT expression for a column. FLOAT and DOUBLE are read as text the
+ * server prints exactly (mysql2's own parsing of a DOUBLE in the text protocol can lose
+ * the last digit, e.g. 93549.54236187041 -> 93549.5423618704); FLOAT is widened to DOUBLE
+ * first, since its own text has only 6 significant digits.
+ */
 export function snapshotExpr(quotedName: string, columnType: string): string {
-  return FLOAT_TYPES.has(parseColumnType(columnType).base) ? `${quotedName} + 0e0` : quotedName;
+  const base = parseColumnType(columnType).base;
+  if (FLOAT_TYPES.has(base)) return `CAST(${quotedName} + 0e0 AS CHAR)`;
+  if (DOUBLE_TYPES.has(base)) return `CAST(${quotedName} AS CHAR)`;
+  return quotedName;
 }
 
 const ISO_TS = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d+)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
