@@ -43,8 +43,13 @@ async function main(): Promise<void> {
   const placed = async (ids: string[]) => {
     const v = await view().catch(() => null); // a node still starting refuses connections
     if (!v) return null;
-    return v.actors.length === STREAMS && v.actors.every((a) => a.owner && ids.includes(a.owner) && a.owner === a.desired) ? v : null;
+    const off = v.actors.filter((a) => !a.owner || !ids.includes(a.owner) || a.owner !== a.desired);
+    lastWhy = `${v.actors.length} actors, ${off.length} not on their desired node, e.g. ${JSON.stringify(off.slice(0, 3))}; nodes ${JSON.stringify(v.nodes)}`;
+    // every expected node must be live (joined, not draining) before placement counts as done
+    const joined = ids.every((id) => v.nodes.some((n) => n.id === id && !n.draining));
+    return joined && v.actors.length === STREAMS && off.length === 0 ? v : null;
   };
+  let lastWhy = "";
   const nc = await natsConnect(NATS);
   const out: Record<string, unknown> = { measured_at: new Date().toISOString(), streams: STREAMS, rate_per_stream: RATE, lease_ttl_ms: 15000, node_ttl_ms: 10000 };
   try {
@@ -105,6 +110,10 @@ async function main(): Promise<void> {
     process.kill(nodes.get(victim)!.pid, "SIGKILL");
     await until(() => placed(["n1", "n2", "n3", "n4"].filter((x) => x !== victim)), 120_000, "takeover");
     out.kill9_to_all_running_ms = Date.now() - tk;
+  } catch (err) {
+    console.error(`last state: ${lastWhy}`);
+    for (const [id, n] of nodes) console.error(`--- ${id}\n${n.tail(2000)}`);
+    throw err;
   } finally {
     for (const n of nodes.values()) if (n.running) process.kill(n.pid, "SIGKILL");
     await nc.close();

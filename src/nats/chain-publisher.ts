@@ -22,6 +22,7 @@
 import { createInbox, MsgHdrsImpl, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import { TributaryError } from "../errors.js";
+import { HeaderBlock } from "./header-block.js";
 
 export interface ChainPublisherOptions {
   /** JetStream stream the subjects are captured by */
@@ -117,7 +118,11 @@ export class ChainPublisher {
     }
     if (this.failure) throw this.failure;
     const index = this.sent++;
-    hdrs.set("Nats-Expected-Last-Sequence", String(this.expected++));
+    const expected = String(this.expected++);
+    // straight into the client's header map (its set() searches every key) or the text block
+    if (hdrs instanceof MsgHdrsImpl) hdrs.headers.set("Nats-Expected-Last-Sequence", [expected]);
+    else if (hdrs instanceof HeaderBlock) hdrs.append("Nats-Expected-Last-Sequence", expected);
+    else hdrs.set("Nats-Expected-Last-Sequence", expected);
     this.sentAt[index % this.window] = performance.now();
     this.outq.push({ subject, data, hdrs, index });
     this.flushing ??= setImmediate(this.flushOut);
@@ -166,14 +171,17 @@ export class ChainPublisher {
     if (hdrs?.hasError) {
       return this.fail(`no JetStream stream answered for message ${index} (${hdrs.code} ${hdrs.description}); is ${this.opts.stream} missing?`);
     }
-    let ack: { seq?: number; duplicate?: boolean; error?: { description?: string; err_code?: number } };
-    try {
-      ack = JSON.parse(dec.decode(data));
-    } catch {
-      return this.fail(`unreadable publish ack: ${dec.decode(data).slice(0, 200)}`);
+    if (!isPlainAck(data)) {
+      let ack: { seq?: number; duplicate?: boolean; error?: { description?: string; err_code?: number } };
+      try {
+        ack = JSON.parse(dec.decode(data));
+      } catch {
+        return this.fail(`unreadable publish ack: ${dec.decode(data).slice(0, 200)}`);
+      }
+      if (ack.error) return this.fail(`JetStream refused message ${index} on ${this.opts.stream}: ${ack.error.description} (err_code ${ack.error.err_code})`);
+      if (ack.duplicate) return this.fail(`JetStream reported message ${index} on ${this.opts.stream} as a duplicate (seq ${ack.seq}); the chain is broken, restarting from the checkpoint`);
+      if (typeof ack.seq !== "number") return this.fail(`unexpected publish ack: ${dec.decode(data).slice(0, 200)}`);
     }
-    if (ack.error) return this.fail(`JetStream refused message ${index} on ${this.opts.stream}: ${ack.error.description} (err_code ${ack.error.err_code})`);
-    if (ack.duplicate) return this.fail(`JetStream reported message ${index} on ${this.opts.stream} as a duplicate (seq ${ack.seq}); the chain is broken, restarting from the checkpoint`);
     // acks arrive in publish order (one connection, one stream); advance the contiguous count
     if (index !== this.acked) return this.fail(`publish ack out of order on ${this.opts.stream}: got ${index}, expected ${this.acked}`);
     this.acked = index + 1;
@@ -209,12 +217,41 @@ export class ChainPublisher {
 }
 
 /**
+ * True for the common success ack `{"stream":"…","seq":N}` (no error, not a duplicate: the
+ * server writes `duplicate` and `domain` after `seq`, and an error has no `stream`), checked
+ * on the bytes so the hot path parses no JSON. Anything else is parsed in full.
+ */
+export function isPlainAck(d: Uint8Array): boolean {
+  const n = d.length;
+  // {"stream":"   …   "seq":123}
+  if (n < 20 || d[0] !== 0x7b || d[1] !== 0x22 || d[2] !== 0x73 || d[3] !== 0x74 || d[n - 1] !== 0x7d) return false;
+  let i = n - 2;
+  while (i > 0 && d[i]! >= 0x30 && d[i]! <= 0x39) i--;
+  // at least one digit, preceded by `"seq":`
+  return i < n - 2 && d[i] === 0x3a && d[i - 1] === 0x22 && d[i - 2] === 0x71 && d[i - 3] === 0x65 && d[i - 4] === 0x73 && d[i - 5] === 0x22;
+}
+
+/**
+ * The client's header map with a cheaper wire encoding (one flat string, encoded by
+ * Buffer.from: TextEncoder.encode costs ~2.5 µs per call on Node 20, Buffer.from ~1 µs).
+ * Fill `headers` directly: the client's set() validates and searches every key.
+ */
+export class WireHeaders extends MsgHdrsImpl {
+  override encode(): Uint8Array {
+    if (this.code !== 0) return super.encode();
+    let s = "NATS/1.0";
+    for (const [k, vs] of this.headers) for (const v of vs) s += "\r\n" + k + ": " + v;
+    return Buffer.from(s + "\r\n\r\n");
+  }
+}
+
+/**
  * Builds message headers from a plain record. Values are used as given except that CR/LF
  * (which would break the header block) become spaces; this skips the client's per-call
  * validation and key search, which cost more than the rest of a publish.
  */
 export function buildHeaders(h: Record<string, string>): MsgHdrs {
-  const m = new MsgHdrsImpl();
+  const m = new WireHeaders();
   for (const k in h) {
     const v = h[k]!;
     m.headers.set(k, [CRLF.test(v) ? v.replace(/[\r\n]+/g, " ") : v]);

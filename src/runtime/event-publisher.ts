@@ -4,18 +4,29 @@
  * position of the last event the stream holds; events at or before it are skipped, so a
  * restart from an older checkpoint never re-appends what is already there.
  *
- * Per event it does the least it can: one JSON encoding of the event, one of its key,
- * and a header block filled directly (docs/performance.md).
+ * Per event it does the least it can: one JSON encoding of the event (none when the caller
+ * already has it), one of its key, and the header block written as one string
+ * (docs/performance.md).
  */
-import { MsgHdrsImpl, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
+import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import { ChainPublisher } from "../nats/chain-publisher.js";
+import { HeaderBlock, headerValue } from "../nats/header-block.js";
 import type { ChangeEvent } from "../events/change-event.js";
 
 export const HDR_EPOCH = "Tributary-Epoch";
 export const HDR_POS = "Tributary-Pos";
 
-const enc = new TextEncoder();
-const CRLF = /[\r\n]/;
+
+/** What the publisher needs of an event the caller has encoded itself. */
+export interface EncodedEvent {
+  op: string;
+  schema: string;
+  table: string;
+  /** JSON of the event's key (for the Tributary-Key header) */
+  keyJson: string;
+  /** the event's JSON, as text or bytes */
+  json: string | Uint8Array;
+}
 
 export interface EventPublisherOptions {
   stream: string;
@@ -44,29 +55,42 @@ export class EventPublisher {
     return this.tailPos;
   }
 
-  /** Publishes unless the stream already holds `pos`. Returns false when skipped. */
-  async publish(subject: string, event: ChangeEvent, pos: string, extra?: Record<string, string>): Promise<boolean> {
+  /**
+   * Publishes unless the stream already holds `pos`. Returns false when skipped.
+   * `encoded`: the event's JSON bytes when the caller already has them (a transformer that
+   * passed its input through unchanged), to skip encoding it again.
+   */
+  async publish(subject: string, event: ChangeEvent, pos: string, extra?: Record<string, string>, encoded?: Uint8Array): Promise<boolean> {
     if (this.tailPos !== null && pos <= this.tailPos) {
       this.skipped++;
       return false;
     }
-    await this.chain.publish(subject, enc.encode(JSON.stringify(event)), this.headers(event, pos, extra));
+    return this.publishEncoded(
+      subject,
+      { op: event.op, schema: event.source.schema, table: event.source.table, keyJson: JSON.stringify(event.key), json: encoded ?? JSON.stringify(event) },
+      pos,
+      extra,
+    );
+  }
+
+  /** Like `publish`, for an event the caller has encoded itself. */
+  async publishEncoded(subject: string, e: EncodedEvent, pos: string, extra?: Record<string, string>): Promise<boolean> {
+    if (this.tailPos !== null && pos <= this.tailPos) {
+      this.skipped++;
+      return false;
+    }
+    // Buffer.from: ~2.5x cheaper than TextEncoder.encode on Node 20
+    await this.chain.publish(subject, typeof e.json === "string" ? Buffer.from(e.json) : e.json, this.headers(e, pos, extra));
     return true;
   }
 
-  private headers(event: ChangeEvent, pos: string, extra?: Record<string, string>): MsgHdrs {
-    const m = new MsgHdrsImpl();
-    const h = m.headers;
-    const key = JSON.stringify(event.key); // JSON escapes CR/LF: safe in a header
-    const table = `${event.source.schema}.${event.source.table}`;
-    h.set("Nats-Msg-Id", [`${this.o.idPrefix}:${pos}`]);
-    h.set(HDR_EPOCH, [this.epoch]);
-    h.set(HDR_POS, [pos]);
-    h.set("Tributary-Op", [event.op]);
-    h.set("Tributary-Table", [CRLF.test(table) ? table.replace(/[\r\n]+/g, " ") : table]);
-    h.set("Tributary-Key", [key.length > 512 ? key.slice(0, 509) + "..." : key]);
-    if (extra) for (const k in extra) h.set(k, [extra[k]!.replace(/[\r\n]+/g, " ")]);
-    return m;
+  private headers(e: EncodedEvent, pos: string, extra?: Record<string, string>): MsgHdrs {
+    const key = e.keyJson.length > 512 ? e.keyJson.slice(0, 509) + "..." : e.keyJson; // JSON escapes CR/LF
+    let lines =
+      `Nats-Msg-Id: ${this.o.idPrefix}:${pos}\r\n${HDR_EPOCH}: ${this.epoch}\r\n${HDR_POS}: ${pos}\r\n` +
+      `Tributary-Op: ${e.op}\r\nTributary-Table: ${headerValue(`${e.schema}.${e.table}`)}\r\nTributary-Key: ${key}\r\n`;
+    if (extra) for (const k in extra) lines += `${k}: ${headerValue(extra[k]!)}\r\n`;
+    return new HeaderBlock(lines);
   }
 
   get count(): number { return this.chain.count; }

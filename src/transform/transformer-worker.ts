@@ -4,6 +4,10 @@
  * `xf.<stream>.<transformer>.<schema>.<table>` (its own gap-free JetStream stream),
  * send evaluation errors and unreadable events to the DLQ. Its position is the CDC
  * sequence, checkpointed by CAS after the outputs are acked.
+ *
+ * Speed (docs/performance.md): an output that is the input object itself (identity, or a
+ * filter that kept it) is published with the input's bytes, not encoded again; metrics and
+ * the checkpoint boundary are updated once per batch, not per event.
  */
 import type { ChangeEvent } from "../events/change-event.js";
 import type { TransformerSpec } from "../config/index.js";
@@ -54,6 +58,13 @@ export class TransformerWorker implements Work {
         ctl.progress(p);
       },
     });
+    const subjects = new Map<string, string>();
+    const subjectOf = (schema: string, table: string): string => {
+      const k = `${schema}\u0000${table}`;
+      let s = subjects.get(k);
+      if (s === undefined) subjects.set(k, (s = names.xfSubject(d.spec.id, t.name, schema, table)));
+      return s;
+    };
     const reader = new StreamReader(d.nc, { stream: cdc, filter: names.cdcFilter(d.spec.id), fromSeq: handled + 1 });
     await reader.open();
     ctl.ready();
@@ -65,32 +76,40 @@ export class TransformerWorker implements Work {
       while (!ctl.isStopping()) {
         if (pub.chain.error) throw pub.chain.error;
         const batch = await reader.batch(256, 5, 500);
+        let published = 0;
+        let dropped = 0;
+        let lastTs: number | undefined;
         for (const m of batch) {
           let ev: ChangeEvent;
           try {
             ev = JSON.parse(dec.decode(m.data)) as ChangeEvent;
           } catch (err) {
             await this.dlq(m, `unreadable event (not JSON): ${(err as Error).message}`);
-            cpr.boundary(pub.count, { seq: m.seq });
             continue;
           }
           const r = await fn.apply(ev);
           if (r.kind === "error") {
             await this.dlq(m, r.message);
           } else if (r.kind === "drop") {
-            d.metrics.eventsDropped.inc({ stream: d.spec.id, actor, reason: "filter" });
+            dropped++;
           } else {
             const out = r.value as unknown as ChangeEvent;
+            // the input itself (identity, or a filter that let it through): its bytes are the output
+            const same = out === ev;
             const schema = typeof out.source?.schema === "string" ? out.source.schema : ev.source.schema;
             const table = typeof out.source?.table === "string" ? out.source.table : ev.source.table;
             if (out.key === undefined) out.key = ev.key;
             if (out.source === undefined) out.source = ev.source;
-            await pub.publish(names.xfSubject(d.spec.id, t.name, schema, table), out, seqPos(m.seq), { "Tributary-Source-Seq": String(m.seq) });
-            d.metrics.eventsPublished.inc({ stream: d.spec.id, actor });
+            await pub.publish(subjectOf(schema, table), out, seqPos(m.seq), { "Tributary-Source-Seq": String(m.seq) }, same ? m.data : undefined);
+            published++;
           }
-          cpr.boundary(pub.count, { seq: m.seq });
-          if (ev.source?.ts_ms) d.metrics.lagSeconds.set({ stream: d.spec.id, actor }, (Date.now() - ev.source.ts_ms) / 1000);
+          if (typeof ev.source?.ts_ms === "number") lastTs = ev.source.ts_ms;
         }
+        // everything in the batch is handled once the outputs so far are acked
+        if (batch.length) cpr.boundary(pub.count, { seq: batch[batch.length - 1]!.seq });
+        if (published) d.metrics.eventsPublished.inc({ stream: d.spec.id, actor }, published);
+        if (dropped) d.metrics.eventsDropped.inc({ stream: d.spec.id, actor, reason: "filter" }, dropped);
+        if (lastTs !== undefined) d.metrics.lagSeconds.set({ stream: d.spec.id, actor }, (Date.now() - lastTs) / 1000);
         await cpr.maybe(pub.acked);
       }
       if (ctl.signal.aborted) return;

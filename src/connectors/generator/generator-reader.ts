@@ -7,7 +7,7 @@ import type { GeneratorSourceSpec } from "../../config/index.js";
 import type { ChangeEvent } from "../../events/change-event.js";
 import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
-import { sleep, type Work, type WorkControl } from "../../runtime/work.js";
+import type { Work, WorkControl } from "../../runtime/work.js";
 
 export interface GeneratorPosition {
   n: number;
@@ -32,10 +32,21 @@ export class GeneratorReader implements Work {
     const subject = names.cdcSubject(d.spec.id, schema, table);
     ctl.ready();
     ctl.progress({ n });
-    const tick = 50;
+    // 50 ms ticks at 20 events/s and more; slower sources wake less often (an idle node with
+    // many generator streams would otherwise spend its CPU on timers), at most 1 s apart
+    const tick = Math.min(1000, Math.max(50, 1000 / src.rate));
     const perTick = src.rate * (tick / 1000);
     let credit = 0;
     let next = performance.now();
+    // one wake-up path for the whole run (a listener or reaction per tick would pile up)
+    let wake: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const wakeUp = () => {
+      clearTimeout(timer);
+      wake?.();
+    };
+    void ctl.stopping.then(wakeUp);
+    ctl.signal.addEventListener("abort", wakeUp, { once: true });
     try {
       while (!ctl.isStopping()) {
         if (pub.chain.error) throw pub.chain.error;
@@ -59,13 +70,20 @@ export class GeneratorReader implements Work {
         }
         await cpr.maybe(pub.acked);
         next += tick;
-        await sleep(Math.max(0, next - performance.now()), ctl.signal);
+        if (ctl.isStopping()) break;
+        await new Promise<void>((r) => {
+          wake = r;
+          timer = setTimeout(r, Math.max(0, next - performance.now()));
+        });
+        wake = undefined;
       }
       if (ctl.signal.aborted) return;
       await pub.drain();
       await cpr.maybe(pub.acked, true);
       d.probe("stop", cpr.committed);
     } finally {
+      clearTimeout(timer);
+      ctl.signal.removeEventListener("abort", wakeUp);
       pub.close();
     }
   }

@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { keyOf, keysDiffer, makeEvent, shapeOf, toRow } from "./event-builder.js";
+import { encodeEvent, keyOf, keysDiffer, makeEvent, shapeOf, toRow } from "./event-builder.js";
 
 const shape = shapeOf(
   "public",
@@ -35,6 +35,29 @@ describe("change event envelope", () => {
     expect(typeof ev.ts_ms).toBe("number");
     // the envelope is plain JSON: it survives a round trip unchanged
     expect(JSON.parse(JSON.stringify(ev))).toEqual(ev);
+  });
+
+  it("encodes exactly what JSON.stringify of the envelope gives, for every op and odd names", () => {
+    const odd = shapeOf('we"ird', "ta\\ble\n", [{ name: 'i"d', type: { oid: 20, name: "int8" } }, { name: "ü", type: { oid: 25, name: "text" } }], ['i"d']);
+    const row = toRow(odd, { 'i"d': "9007199254740993", ü: 'quote " and \\ and \u2028 and 🚀' })!;
+    const cases: Array<[typeof shape, "c" | "u" | "d" | "r" | "t", ReturnType<typeof toRow>, ReturnType<typeof toRow>, number | string | null, boolean]> = [
+      [shape, "c", null, toRow(shape, { id: "7", balance: "1.00", note: "x", tags: "{a,NULL}", gone: null }), 42, false],
+      [shape, "u", toRow(shape, { id: "7", balance: "2.00", note: undefined, tags: "{}", gone: null }), toRow(shape, { id: "7", balance: "3.00", note: "y", tags: "{}", gone: null }), "x1", false],
+      [shape, "d", toRow(shape, { id: "8", balance: null, note: null, tags: null, gone: null }), null, 1, false],
+      [shape, "r", null, toRow(shape, { id: "9", balance: "0", note: "", tags: "{}", gone: null }), null, true],
+      [shape, "t", null, null, 5, false],
+      [odd, "c", null, row, 3, false],
+    ];
+    for (const [s, op, before, after, txId, snapshot] of cases) {
+      const key = op === "t" ? {} : keyOf(s, after ?? before);
+      const meta = { stream: 'sh"op', db: "sales\\x", pos: "00000000016B3748:t:0000000003", txId, tsMs: 1_700_000_000_123, snapshot };
+      const { json, keyJson } = encodeEvent(s, op, before, after, key, meta);
+      const parsed = JSON.parse(json) as { ts_ms: number };
+      const expected = makeEvent(s, op, before, after, key, meta);
+      expected.ts_ms = parsed.ts_ms;
+      expect(json).toBe(JSON.stringify(expected));
+      expect(keyJson).toBe(JSON.stringify(key));
+    }
   });
 
   it("detects primary-key changes", () => {

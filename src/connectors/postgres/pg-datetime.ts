@@ -4,6 +4,7 @@
  * 294276 AD) survive and the fractional digits stay exactly as the server printed them.
  */
 
+const UTC_TIMESTAMP = /^\d{4,}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?\+00$/;
 const TIMESTAMP =
   /^(\d{4,})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([+-])(\d{2})(?::(\d{2}))?(?::(\d{2}))?)?$/;
 
@@ -25,6 +26,11 @@ export function timestampToIso(text: string): string {
  * unchanged.
  */
 export function timestamptzToIso(text: string): string {
+  // the reader's sessions run in UTC: most values end in +00 and only need re-punctuating
+  if (UTC_TIMESTAMP.test(text)) {
+    const sp = text.indexOf(" ");
+    return `${text.slice(0, sp)}T${text.slice(sp + 1, -3)}Z`;
+  }
   const m = TIMESTAMP.exec(text);
   if (m === null || m[8] === undefined) return text;
   const [, y, mo, d, h, mi, s, frac = "", sign, oh, om = "0", os = "0"] = m;

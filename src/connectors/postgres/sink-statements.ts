@@ -119,8 +119,10 @@ export async function upsertRows(
 /** COPY text-format lines for the rows, in chunks of about 64 KiB. */
 function* copyLines(cols: readonly ColumnMeta[], columns: readonly string[], rows: readonly Row[]): Generator<string> {
   let buf = "";
+  const n = columns.length;
   for (const row of rows) {
-    buf += columns.map((c, i) => copyField(param(cols[i] as ColumnMeta, row[c]))).join("\t") + "\n";
+    for (let i = 0; i < n; i++) buf += (i ? "\t" : "") + copyField(param(cols[i] as ColumnMeta, row[columns[i]!]));
+    buf += "\n";
     if (buf.length >= 65_536) {
       yield buf;
       buf = "";
@@ -128,6 +130,8 @@ function* copyLines(cols: readonly ColumnMeta[], columns: readonly string[], row
   }
   if (buf) yield buf;
 }
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
 
 /** One field in COPY text format: `\N` for NULL, bytea as `\x<hex>`, backslash and controls escaped. */
 export function copyField(value: unknown): string {
@@ -137,5 +141,6 @@ export function copyField(value: unknown): string {
   else if (typeof value === "string") text = value;
   else if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") text = String(value);
   else text = JSON.stringify(value);
+  if (!COPY_SPECIAL.test(text)) return text;
   return text.replace(/[\\\n\r\t]/g, (ch) => (ch === "\\" ? "\\\\" : ch === "\n" ? "\\n" : ch === "\r" ? "\\r" : "\\t"));
 }

@@ -261,13 +261,21 @@ export class PostgresSinkWriter {
 
 /** Groups upsert rows by their set of present, writable columns (in table order), in order of first appearance. */
 function byColumnSet(rows: readonly Row[], meta: TableMeta): Array<readonly [string[], Row[]]> {
+  const writable = [...meta.columns].filter(([, m]) => !m.generated).map(([c]) => c);
   const groups = new Map<string, { columns: string[]; rows: Row[] }>();
+  let last: { sig: string; columns: string[]; rows: Row[] } | undefined;
   for (const row of rows) {
-    const columns = [...meta.columns].filter(([c, m]) => !m.generated && Object.hasOwn(row, c)).map(([c]) => c);
-    const sig = JSON.stringify(columns);
+    // one character per writable column: present or not (rows of a batch mostly share one set)
+    let sig = "";
+    for (const c of writable) sig += Object.hasOwn(row, c) ? "1" : "0";
+    if (last?.sig === sig) {
+      last.rows.push(row);
+      continue;
+    }
     let g = groups.get(sig);
-    if (!g) groups.set(sig, (g = { columns, rows: [] }));
+    if (!g) groups.set(sig, (g = { columns: writable.filter((c) => Object.hasOwn(row, c)), rows: [] }));
     g.rows.push(row);
+    last = { sig, ...g, rows: g.rows };
   }
   return [...groups.values()].map((g) => [g.columns, g.rows] as const);
 }

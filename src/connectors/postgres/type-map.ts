@@ -50,15 +50,30 @@ const BUILTIN_OIDS: Readonly<Record<number, string>> = {
 export function decodeText(text: string | null | undefined, type: ColumnType): JsonValue | undefined {
   if (text === undefined) return undefined;
   if (text === null) return null;
+  return textDecoderFor(type)(text);
+}
+
+/**
+ * The conversion decodeText applies to a non-NULL value of `type`, resolved once (the
+ * reader keeps one per column of a relation instead of resolving the type per value).
+ */
+export function textDecoderFor(type: ColumnType): (text: string) => JsonValue {
   const name = type.name !== "" ? type.name : (BUILTIN_OIDS[type.oid] ?? "");
   if (isArrayName(name) && (type.category === undefined || type.category === "A")) {
     const elem =
       type.elemName ?? (type.elemOid !== undefined ? BUILTIN_OIDS[type.elemOid] : undefined) ?? name.slice(1);
     const convert = (vs: PgArray): JsonValue[] =>
       vs.map((v) => (v === null ? null : typeof v === "string" ? decodeScalar(v, elem) : convert(v)));
-    return convert(parsePgArray(text, delimiterOf(elem)));
+    const delimiter = delimiterOf(elem);
+    return (text) => convert(parsePgArray(text, delimiter));
   }
-  return decodeScalar(text, name);
+  switch (name) {
+    case "bool": case "int2": case "int4": case "oid": case "int8": case "float4": case "float8":
+    case "timestamptz": case "timestamp": case "bytea":
+      return (text) => decodeScalar(text, name);
+    default:
+      return (text) => text; // numeric, json, date, uuid, text types, enums ... (see decodeScalar)
+  }
 }
 
 const INTEGER = /^-?\d+$/;

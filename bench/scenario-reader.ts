@@ -1,0 +1,82 @@
+/**
+ * Reader only (PostgreSQL -> JetStream) and its ceilings, on the same WAL: the stream's
+ * slot is created by a first start of the node, a second slot by hand; then the changes
+ * are written while nothing reads, the raw library decodes them from the second slot,
+ * the raw publisher publishes the same payloads, and finally the node catches up.
+ * The reader's rate is first to last message as JetStream stamped them.
+ */
+import { Names } from "../src/nats/names.js";
+import { BenchNode } from "./node-proc.js";
+import { adminQuery, natsConnect, streamState, until, uniqueName } from "./services.js";
+import { createWorld, PUBLICATION, STREAM_ID } from "./setup.js";
+import { decodeCeiling, publishCeiling, samplePayloads } from "./ceilings.js";
+import { saturate } from "./workload.js";
+import type { BenchOptions } from "./options.js";
+
+export interface ReaderResult {
+  reader_eps: number;
+  decode_ceiling_eps: number;
+  publish_ceiling_eps: number;
+  publish_ceiling_nodedup_eps: number;
+  reader_catchup_incl_start_s: number;
+  reader_cpu_s: number;
+  events: number;
+  profile?: string;
+}
+
+export async function readerScenario(o: BenchOptions, log: (m: string) => void, cpuProfDir?: string): Promise<ReaderResult> {
+  const w = await createWorld(o, false);
+  const nc = await natsConnect(o.natsUrl);
+  let node: BenchNode | undefined;
+  const ceilSlot = uniqueName("bench_ceil").slice(0, 63);
+  try {
+    // first start creates the stream's slot; stop gracefully so the changes queue up in the WAL
+    node = new BenchNode({ config: w.config });
+    await node.start();
+    await node.waitReady(1);
+    await node.stop();
+    await w.src.client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [ceilSlot]);
+    const plan = await saturate(w.src.client, o.events, o.updateShare);
+    log(`  wrote ${plan.events} changes (${plan.inserts} inserts, ${plan.updates} updates)`);
+
+    const decode = await decodeCeiling(w.src.url, ceilSlot, PUBLICATION, plan.events);
+    await adminQuery(o.pgBase, `SELECT pg_drop_replication_slot($1)`, [ceilSlot]).catch(() => undefined);
+    log(`  decode ceiling ${Math.round(decode)} rows/s`);
+
+    const payloads = samplePayloads(plan.events, STREAM_ID);
+    const subj = `${w.cluster}.benchpub.x`;
+    const pubDedup = await publishCeiling(nc, `${w.cluster}_PUBCEIL1`, subj, payloads, true);
+    const pubRaw = await publishCeiling(nc, `${w.cluster}_PUBCEIL2`, subj, payloads, false);
+    log(`  publish ceiling ${Math.round(pubDedup)} msgs/s with Nats-Msg-Id, ${Math.round(pubRaw)} without`);
+
+    const cdc = new Names(w.cluster).cdcStream(STREAM_ID);
+    node = new BenchNode({ config: w.config, cpuProfDir });
+    const t0 = performance.now();
+    await node.start();
+    const st = await until(async () => {
+      const s = await streamState(nc, cdc);
+      if (!node!.running) throw new Error(`bench: node exited:\n${node!.tail()}`);
+      return s && s.lastSeq >= plan.events ? s : null;
+    }, 600_000, `the reader to publish ${plan.events} events`, 50);
+    const inclStart = (performance.now() - t0) / 1000;
+    const cpu = node.cpuSeconds();
+    const eps = (st.messages - 1) / ((st.lastTs - st.firstTs) / 1000);
+    log(`  reader ${Math.round(eps)} events/s (${inclStart.toFixed(1)} s including node start, ${cpu.toFixed(1)} CPU s)`);
+    await node.stop();
+    return {
+      profile: node.profileFile(),
+      reader_eps: eps,
+      decode_ceiling_eps: decode,
+      publish_ceiling_eps: pubDedup,
+      publish_ceiling_nodedup_eps: pubRaw,
+      reader_catchup_incl_start_s: inclStart,
+      reader_cpu_s: cpu,
+      events: plan.events,
+    };
+  } finally {
+    await node?.stop();
+    await nc.close();
+    await adminQuery(o.pgBase, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [ceilSlot]).catch(() => undefined);
+    await w.cleanup();
+  }
+}
