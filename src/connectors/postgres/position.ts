@@ -40,6 +40,14 @@ export function eventPos(prefix: string, index: number): string {
   return prefix + String(index).padStart(10, "0");
 }
 
+/**
+ * Position of the index-th row of snapshot attempt `attempt` taken for consistent point
+ * `lsn`: after every earlier attempt's rows, before every transaction streamed from `lsn`.
+ */
+export function encodeSnapshotPos(lsn: string, attempt: number, index: number): string {
+  return `${eventPosPrefix(lsn, "s")}${String(attempt).padStart(4, "0")}:${String(index).padStart(10, "0")}`;
+}
+
 /** The reader's checkpoint as stored in the positions bucket. */
 export interface PgCheckpoint {
   /** resume point: commit LSN of the last fully published transaction, or the consistent point */
@@ -47,4 +55,6 @@ export interface PgCheckpoint {
   /** the initial snapshot completed (or was not wanted) */
   snapshotDone: boolean;
   slot: string;
+  /** snapshot attempts taken for this consistent point (a retry keeps the first point) */
+  attempt?: number;
 }

@@ -8,7 +8,7 @@
 import pg from "pg";
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-logical-replication";
 import type { PostgresSourceSpec } from "../../config/index.js";
-import type { ChangeEvent } from "../../events/change-event.js";
+import type { Op, Row } from "../../events/change-event.js";
 import { TributaryError, toTributaryError } from "../../errors.js";
 import type { Checkpointer } from "../../runtime/checkpointer.js";
 import type { EventPublisher } from "../../runtime/event-publisher.js";
@@ -16,8 +16,8 @@ import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
 import type { Work, WorkControl } from "../../runtime/work.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
-import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
-import { bigIntToLsn, compareLsn, encodeEventPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
+import { encodeEvent, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import { createSlot, readTable } from "./snapshot.js";
 
 /** Keeps pgoutput values as TEXT: the parser is swapped synchronously, before any tuple of the relation is parsed. */
@@ -82,12 +82,17 @@ export class PostgresReader implements Work {
       if (start?.snapshotDone && !slot) {
         throw new TributaryError("SOURCE_INVALID", `replication slot ${this.slot} is gone but stream ${d.spec.id} resumes from LSN ${start.lsn}: changes since then cannot be read. Re-snapshot the stream (POST /v1/streams/${d.spec.id}/snapshot) to start over.`);
       }
-      if (!start?.snapshotDone || !slot) {
-        if (slot) await dropSlot(client, this.slot); // an unfinished snapshot: start it over from a new slot
-        start = await this.snapshot(client, tables, pub, ctl);
-        if (!start) return; // stopped or aborted during the snapshot; it restarts next time
-        await pub.drain();
-        await cpr.write(start);
+      if (!start || !slot) {
+        // first run (or a slot without any checkpoint of ours: nothing was published from it)
+        if (slot) await dropSlot(client, this.slot);
+        start = await this.snapshot(client, tables, pub, ctl, cpr, null);
+        if (!start) return; // stopped or aborted during the snapshot; it resumes next time
+      } else if (!start.snapshotDone) {
+        // an interrupted snapshot: read a new one but keep streaming from the FIRST attempt's
+        // point, so rows published then and deleted since are deleted again downstream
+        if (slot.active) await terminateSlotHolder(client, this.slot);
+        start = await this.snapshot(client, tables, pub, ctl, cpr, start);
+        if (!start) return;
       } else if (slot.active) {
         // we hold the lease and fenced the position: a walsender still streaming to a previous owner is stale
         d.log.warn({ pid: slot.activePid }, "replication slot held by a stale connection; terminating it");
@@ -101,24 +106,39 @@ export class PostgresReader implements Work {
     }
   }
 
-  /** Creates the slot and, when wanted, publishes every existing row as op "r". */
-  private async snapshot(client: pg.Client, tables: Map<string, TableInfo>, pub: EventPublisher, ctl: WorkControl): Promise<PgCheckpoint | null> {
+  /**
+   * Publishes every existing row as op "r" from an exported snapshot. First attempt: the
+   * stream's slot is created with the snapshot, whose consistent point is checkpointed
+   * (snapshotDone: false) before any row is published. A retry after an interruption takes
+   * its snapshot from a temporary slot and keeps the first point, from which streaming then
+   * replays every change since, deletes included; its rows sort after the earlier attempt's.
+   */
+  private async snapshot(client: pg.Client, tables: Map<string, TableInfo>, pub: EventPublisher, ctl: WorkControl, cpr: Checkpointer<PgCheckpoint>, previous: PgCheckpoint | null): Promise<PgCheckpoint | null> {
     const { d } = this;
     const want = this.src.snapshot === "initial";
+    const attempt = (previous?.attempt ?? 0) + 1;
     const repl = new pg.Client({ connectionString: this.src.url, options: SESSION_OPTIONS, replication: "database" } as pg.ClientConfig);
     repl.on("error", () => undefined);
     await repl.connect().catch((e) => Promise.reject(sourceError(e, this.src.url)));
     let consistentPoint: string;
     try {
-      const slot = await createSlot(repl, this.slot, want);
-      consistentPoint = slot.consistentPoint;
-      if (!want) return { lsn: consistentPoint, snapshotDone: true, slot: this.slot };
+      const slot = previous
+        ? await createSlot(repl, `${this.slot.slice(0, 54)}_snap${attempt}`, true, true)
+        : await createSlot(repl, this.slot, want);
+      consistentPoint = previous ? previous.lsn : slot.consistentPoint;
+      if (!want) {
+        const done = { lsn: consistentPoint, snapshotDone: true, slot: this.slot };
+        await cpr.write(done);
+        return done;
+      }
       await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       await client.query(`SET TRANSACTION SNAPSHOT '${slot.snapshotName}'`);
+      // nothing is published before this is durable: a crash now retries from this point
+      await cpr.write({ lsn: consistentPoint, snapshotDone: false, slot: this.slot, attempt });
     } finally {
-      await repl.end().catch(() => undefined);
+      await repl.end().catch(() => undefined); // also drops a temporary slot
     }
-    d.log.info({ slot: this.slot, consistentPoint, tables: [...tables.keys()] }, "snapshot started");
+    d.log.info({ slot: this.slot, consistentPoint, attempt, tables: [...tables.keys()] }, "snapshot started");
     let index = 0;
     const tsMs = Date.now();
     try {
@@ -129,9 +149,9 @@ export class PostgresReader implements Work {
           if (ctl.isStopping()) return null;
           for (const r of rows) {
             const after = toRow(shape, r);
-            const pos = encodeEventPos(consistentPoint, "s", index++);
-            const ev = makeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.spec.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
-            if (await pub.publish(subject, ev, pos)) d.metrics.eventsRead.inc({ stream: d.spec.id });
+            const pos = encodeSnapshotPos(consistentPoint, attempt, index++);
+            const { json, keyJson } = encodeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.spec.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
+            if (await pub.publishEncoded(subject, { op: "r", schema: shape.schema, table: shape.table, keyJson, json }, pos)) d.metrics.eventsRead.inc({ stream: d.spec.id });
           }
         }
       }
@@ -140,8 +160,11 @@ export class PostgresReader implements Work {
       await client.query("ROLLBACK").catch(() => undefined);
       throw sourceError(err, this.src.url);
     }
-    d.log.info({ rows: index }, "snapshot finished");
-    return { lsn: consistentPoint, snapshotDone: true, slot: this.slot };
+    d.log.info({ rows: index, attempt }, "snapshot finished");
+    const done = { lsn: consistentPoint, snapshotDone: true, slot: this.slot, attempt };
+    await pub.drain();
+    await cpr.write(done);
+    return done;
   }
 
   /** Streams changes until stopped, aborted or failed. */
@@ -167,10 +190,11 @@ export class PostgresReader implements Work {
       failed?.(e);
     };
 
-    const publish = async (relationOid: number, ev: ChangeEvent) => {
-      const pos = eventPos(tx!.posPrefix, tx!.index++);
-      ev.source.pos = pos;
-      if (await pub.publish(subjects.get(relationOid)!, ev, pos)) read++;
+    const publish = async (relationOid: number, s: RelationShape, op: Op, before: Row | null, after: Row | null, key: Row) => {
+      const meta = tx!.meta;
+      const pos = (meta.pos = eventPos(tx!.posPrefix, tx!.index++));
+      const { json, keyJson } = encodeEvent(s, op, before, after, key, meta);
+      if (await pub.publishEncoded(subjects.get(relationOid)!, { op, schema: s.schema, table: s.table, keyJson, json }, pos)) read++;
     };
 
     service.on("data", async (_lsn: string, msg: Pgoutput.Message) => {
@@ -200,7 +224,7 @@ export class PostgresReader implements Work {
           case "insert": {
             const s = shapes.get(msg.relation.relationOid)!;
             const after = toRow(s, msg.new);
-            await publish(msg.relation.relationOid, makeEvent(s, "c", null, after, keyOf(s, after), tx!.meta));
+            await publish(msg.relation.relationOid, s, "c", null, after, keyOf(s, after));
             break;
           }
           case "update": {
@@ -211,23 +235,23 @@ export class PostgresReader implements Work {
             const oldKey = msg.key ? keyOf(s, toRow(s, msg.key)) : before ? keyOf(s, before) : newKey;
             if (keysDiffer(oldKey, newKey)) {
               // a primary-key change: the old key disappears, the new one appears (as Debezium does)
-              await publish(msg.relation.relationOid, makeEvent(s, "d", before ?? oldKey, null, oldKey, tx!.meta));
-              await publish(msg.relation.relationOid, makeEvent(s, "c", null, after, newKey, tx!.meta));
+              await publish(msg.relation.relationOid, s, "d", before ?? oldKey, null, oldKey);
+              await publish(msg.relation.relationOid, s, "c", null, after, newKey);
             } else {
-              await publish(msg.relation.relationOid, makeEvent(s, "u", before, after, newKey, tx!.meta));
+              await publish(msg.relation.relationOid, s, "u", before, after, newKey);
             }
             break;
           }
           case "delete": {
             const s = shapes.get(msg.relation.relationOid)!;
             const before = toRow(s, msg.old ?? msg.key);
-            await publish(msg.relation.relationOid, makeEvent(s, "d", before, null, keyOf(s, before), tx!.meta));
+            await publish(msg.relation.relationOid, s, "d", before, null, keyOf(s, before));
             break;
           }
           case "truncate":
             for (const rel of msg.relations) {
               const s = shapes.get(rel.relationOid);
-              if (s) await publish(rel.relationOid, makeEvent(s, "t", null, null, {}, tx!.meta));
+              if (s) await publish(rel.relationOid, s, "t", null, null, {});
             }
             break;
           case "commit": {

@@ -8,10 +8,13 @@ import pg from "pg";
 import { qi } from "./catalog.js";
 import { TributaryError } from "../../errors.js";
 
-/** Creates the slot; with `exportSnapshot` returns the snapshot name, valid while `repl` stays open and idle. */
-export async function createSlot(repl: pg.Client, slot: string, exportSnapshot: boolean): Promise<{ consistentPoint: string; snapshotName: string | null }> {
+/**
+ * Creates the slot; with `exportSnapshot` returns the snapshot name, valid while `repl` stays
+ * open and idle. A temporary slot (only for its snapshot) disappears with the connection.
+ */
+export async function createSlot(repl: pg.Client, slot: string, exportSnapshot: boolean, temporary = false): Promise<{ consistentPoint: string; snapshotName: string | null }> {
   try {
-    const r = await repl.query(`CREATE_REPLICATION_SLOT ${qi(slot)} LOGICAL pgoutput ${exportSnapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"}`);
+    const r = await repl.query(`CREATE_REPLICATION_SLOT ${qi(slot)}${temporary ? " TEMPORARY" : ""} LOGICAL pgoutput ${exportSnapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"}`);
     const row = r.rows[0] as { consistent_point: string; snapshot_name: string | null };
     return { consistentPoint: row.consistent_point, snapshotName: row.snapshot_name };
   } catch (err) {
