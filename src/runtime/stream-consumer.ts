@@ -198,7 +198,16 @@ export class StreamReader {
     return out;
   }
 
+  /**
+   * Stops pulling. `stop()` unsubscribes at once; the client's `close()` would only settle
+   * after the iterator drained every buffered message — which nobody reads after a stop, so a
+   * busy consumer's graceful stop hung until the drain timeout (30 s). The ephemeral ordered
+   * consumer is removed by the server after its inactivity threshold.
+   */
   async close(): Promise<void> {
-    await this.messages?.close().catch(() => undefined);
+    this.messages?.stop();
+    this.messages = undefined;
+    this.iter = undefined;
+    this.pending = undefined;
   }
 }

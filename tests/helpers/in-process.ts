@@ -1,11 +1,11 @@
 /** Starts a node inside the test process (for tests that need no process kills). */
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { parseConfig } from "../../src/config/index.js";
 import { startNode, type RunningNode } from "../../src/runtime/node.js";
 import { freePort } from "./node-proc.js";
 import { NATS_URL } from "./nats.js";
 
-export async function startTestNode(cluster: string, streams: unknown[], extra: Record<string, unknown> = {}): Promise<RunningNode> {
+export async function startTestNode(cluster: string, streams: unknown[], extra: Record<string, unknown> = {}, logger?: Logger): Promise<RunningNode> {
   const cfg = parseConfig({
     cluster,
     nats: { servers: [NATS_URL] },
@@ -16,7 +16,7 @@ export async function startTestNode(cluster: string, streams: unknown[], extra: 
     streams,
     ...extra,
   });
-  return startNode(cfg, { logger: pino({ level: process.env.TEST_LOG ?? "silent" }) });
+  return startNode(cfg, { logger: logger ?? pino({ level: process.env.TEST_LOG ?? "silent" }) });
 }
 
 /** Polls until `fn` returns a truthy value. */
