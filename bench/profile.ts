@@ -41,15 +41,16 @@ export interface ProfileSummary {
  * outermost frame inwards (so e.g. JSON.parse under the sink's loop counts for the sink).
  */
 const STAGES: Array<[string, (url: string, fn: string) => boolean]> = [
-  ["publish: hand messages to the client (both publishers)", (u, f) => /nats\/chain-publisher/.test(u) && /flushOut/.test(f)],
+  ["publish: flush to the NATS client (header and proto encoding, socket write)", (u, f) => /nats\/chain-publisher/.test(u) && /flushOut/.test(f)],
   ["publish acks", (u, f) => /nats\/chain-publisher/.test(u) && /onAck|callback/.test(f)],
-  ["reader (decode, build, encode)", (u) => /connectors\/postgres\/(reader|event-builder|type-map|pg-datetime|position)|pg-logical-replication|eventemitter2/.test(u)],
-  ["transformer (parse, JSONata, encode)", (u) => /\/transform\/|node_modules\/jsonata/.test(u)],
-  ["sink (parse, coalesce, COPY/upsert, pg client)", (u) => /sink-worker|sink-writer|sink-statements|coalesce|pg-copy-streams|node_modules\/pg\/|pg-protocol/.test(u)],
-  ["consumers (fetch, batch)", (u) => /stream-consumer|jetstream\/lib\/consumer|queued_iterator/.test(u)],
-  ["NATS client: incoming messages", (u) => /nats-core\/lib\/(protocol|parser)/.test(u)],
-  ["event publisher (headers)", (u) => /event-publisher/.test(u)],
-  ["control plane (leases, checkpoints, KV)", (u) => /nats\/(lease|positions|control-plane)|runtime\/checkpointer|node_modules\/@nats-io\/kv/.test(u)],
+  ["reader: pgoutput decode, rows, event JSON", (u) => /connectors\/postgres\/(reader|event-builder|type-map|pg-datetime|position)|pg-logical-replication|eventemitter2/.test(u)],
+  ["transformer: JSON parse, JSONata", (u) => /\/transform\/|node_modules\/jsonata/.test(u)],
+  ["sink: JSON parse, coalesce, COPY/upsert", (u) => /sink-worker|sink-writer|sink-statements|coalesce|pg-copy-streams/.test(u)],
+  ["PostgreSQL client: socket reads (replication stream, sink results)", (u) => /node_modules\/pg\/|pg-protocol/.test(u)],
+  ["consumers: fetch, batch", (u) => /stream-consumer|jetstream\/lib\/consumer|queued_iterator/.test(u)],
+  ["NATS client: incoming messages (deliveries, acks)", (u) => /nats-core\/lib\/(protocol|parser)/.test(u)],
+  ["event publisher: headers", (u) => /event-publisher/.test(u)],
+  ["control plane: leases, checkpoints, KV", (u) => /nats\/(lease|positions|control-plane)|runtime\/checkpointer|node_modules\/@nats-io\/kv/.test(u)],
 ];
 
 /** Where a script URL comes from: `pkg:<name>`, `tributary:<path>`, `node`, or the special frames. */
@@ -86,8 +87,12 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
     if (leaf === "(garbage collector)") return "garbage collector";
     const chain: ProfileNode["callFrame"][] = [];
     for (let x: number | undefined = id; x !== undefined; x = parent.get(x)) chain.push(byId.get(x)!.callFrame);
-    for (let i = chain.length - 1; i >= 0; i--) {
-      for (const [name, test] of STAGES) if (test(chain[i]!.url, chain[i]!.functionName)) return name;
+    // outermost first; the pg client's frames only when nothing of ours runs inside them
+    // (pgoutput decoding is called from the pg client's socket handler)
+    for (const pass of [STAGES.filter(([n]) => !n.startsWith("PostgreSQL client")), STAGES]) {
+      for (let i = chain.length - 1; i >= 0; i--) {
+        for (const [name, test] of pass) if (test(chain[i]!.url, chain[i]!.functionName)) return name;
+      }
     }
     return "other (start-up, timers, admin, promise machinery)";
   };
