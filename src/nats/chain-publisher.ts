@@ -102,11 +102,6 @@ export class ChainPublisher {
     return this.failure;
   }
 
-  /** True when a publish now would not wait for the window. */
-  get hasRoom(): boolean {
-    return this.sent - this.acked < this.window;
-  }
-
   /**
    * Publishes one message after the previous ones. Resolves once it is queued for sending
    * and the window has room again; rejects when the publisher has failed. Returns the
@@ -119,7 +114,8 @@ export class ChainPublisher {
     if (this.failure) throw this.failure;
     const index = this.sent++;
     const expected = String(this.expected++);
-    // straight into the client's header map (its set() searches every key) or the text block
+    // straight into the client's header map (its set() searches every key), or appended to
+    // the text block (the event publisher's blocks never hold this header already)
     if (hdrs instanceof MsgHdrsImpl) hdrs.headers.set("Nats-Expected-Last-Sequence", [expected]);
     else if (hdrs instanceof HeaderBlock) hdrs.append("Nats-Expected-Last-Sequence", expected);
     else hdrs.set("Nats-Expected-Last-Sequence", expected);

@@ -16,7 +16,6 @@ import type { ChangeEvent } from "../events/change-event.js";
 export const HDR_EPOCH = "Tributary-Epoch";
 export const HDR_POS = "Tributary-Pos";
 
-
 /** What the publisher needs of an event the caller has encoded itself. */
 export interface EncodedEvent {
   op: string;
@@ -88,7 +87,7 @@ export class EventPublisher {
     const key = e.keyJson.length > 512 ? e.keyJson.slice(0, 509) + "..." : e.keyJson; // JSON escapes CR/LF
     let lines =
       `Nats-Msg-Id: ${this.o.idPrefix}:${pos}\r\n${HDR_EPOCH}: ${this.epoch}\r\n${HDR_POS}: ${pos}\r\n` +
-      `Tributary-Op: ${e.op}\r\nTributary-Table: ${headerValue(`${e.schema}.${e.table}`)}\r\nTributary-Key: ${key}\r\n`;
+      `Tributary-Op: ${headerValue(String(e.op))}\r\nTributary-Table: ${headerValue(`${e.schema}.${e.table}`)}\r\nTributary-Key: ${key}\r\n`;
     if (extra) for (const k in extra) lines += `${k}: ${headerValue(extra[k]!)}\r\n`;
     return new HeaderBlock(lines);
   }
