@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import pg from "pg";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { deleteClusterStreams } from "../src/nats/index.js";
 
 const TICKS_PER_SECOND = 100; // getconf CLK_TCK on Linux
 
@@ -71,11 +72,7 @@ export function natsConnect(url: string): Promise<NatsConnection> {
 export async function cleanupCluster(url: string, cluster: string): Promise<void> {
   const nc = await natsConnect(url);
   try {
-    const jsm = await jetstreamManager(nc);
-    for await (const s of jsm.streams.list()) {
-      const n = s.config.name;
-      if (n.startsWith(`${cluster}_`) || n.startsWith(`KV_${cluster}_`)) await jsm.streams.delete(n).catch(() => undefined);
-    }
+    await deleteClusterStreams(nc, cluster);
   } finally {
     await nc.close();
   }

@@ -24,7 +24,7 @@ beforeAll(async () => {
   await db.query("CREATE TABLE nokey (a INT, b TEXT)");
   await db.query("CREATE TABLE ok (id INT PRIMARY KEY, v VARCHAR(20))");
   await db.query("INSERT INTO ok VALUES (1, 'x'), (2, 'y')");
-  scratch = await startScratchMariaDb(freePort() + 10_000, ["--skip-log-bin"]);
+  scratch = await startScratchMariaDb(await freePort(), ["--skip-log-bin"]);
   await scratch.query("CREATE DATABASE app");
   await scratch.query("CREATE TABLE app.t (id INT PRIMARY KEY)");
 }, 120_000);

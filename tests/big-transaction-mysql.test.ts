@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { createMyDb, type MyTestDb } from "./helpers/mysql.js";
 import { cleanupCluster, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
+import { NodeProc, assertBuilt, sampleRss, startNodeProc } from "./helpers/node-proc.js";
 import { eventually } from "./helpers/in-process.js";
 
 const ROWS = 200_000;
@@ -28,17 +28,10 @@ afterAll(async () => {
   await cleanupCluster(cluster);
 });
 
-async function rssMb(pid: number): Promise<number> {
-  const { readFile } = await import("node:fs/promises");
-  const s = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024;
-}
-
 describe("large MariaDB transactions", () => {
   it(`streams a ${ROWS}-row transaction through the bounded binlog queue`, async () => {
-    const port = freePort();
-    node = new NodeProc(
-      writeConfig({
+    node = await startNodeProc(
+      (port) => ({
         cluster,
         nats: { servers: [NATS_URL] },
         node: { id: "mybig1" },
@@ -52,22 +45,16 @@ describe("large MariaDB transactions", () => {
           },
         ],
       }),
-      port,
       // a heap ceiling far below the transaction's size: holding it whole would crash the node
       { NODE_OPTIONS: "--max-old-space-size=160" },
     );
-    node.start();
     await node.waitReady();
-    const base = await rssMb(node.proc!.pid!);
-    let peak = base;
-    const sampler = setInterval(() => {
-      rssMb(node.proc!.pid!).then((v) => (peak = Math.max(peak, v)), () => undefined);
-    }, 100);
+    const rss = await sampleRss(node.proc!.pid!);
     // ~300 bytes per row, all in ONE transaction (MariaDB's sequence engine generates the ids)
     await src.query(`INSERT INTO wide SELECT seq, REPEAT(MD5(seq), 4), REPEAT('x', 120), seq * 1.5, NOW(6) FROM seq_1_to_${ROWS}`);
     const t0 = Date.now();
     await eventually(async () => Number((await dst.query<Array<{ n: string }>>("SELECT COUNT(*) AS n FROM wide").catch(() => [{ n: "0" }]))[0]?.n) === ROWS, 300_000, `${ROWS} rows in the target`);
-    clearInterval(sampler);
+    rss.stop();
     const secs = (Date.now() - t0) / 1000;
     const check = await dst.query<Array<{ s: string; n: string }>>("SELECT CAST(SUM(id) AS CHAR) AS s, CAST(SUM(n) AS CHAR) AS n FROM wide");
     const want = await src.query<Array<{ s: string; n: string }>>("SELECT CAST(SUM(id) AS CHAR) AS s, CAST(SUM(n) AS CHAR) AS n FROM wide");
@@ -75,9 +62,9 @@ describe("large MariaDB transactions", () => {
     expect(await node.term()).toBe(0);
     const stopped = node.output.split("\n").find((l) => l.includes("reader stopped gracefully"));
     const pauses = Number(/"pauses":(\d+)/.exec(stopped ?? "")?.[1] ?? -1);
-    console.log(`MariaDB big transaction: ${ROWS} rows in ${secs.toFixed(1)} s; node RSS ${base.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (heap limit 160 MB); binlog socket paused ${pauses} times`);
+    console.log(`MariaDB big transaction: ${ROWS} rows in ${secs.toFixed(1)} s; node RSS ${rss.base.toFixed(0)} MB before, peak ${rss.peak.toFixed(0)} MB (heap limit 160 MB); binlog socket paused ${pauses} times`);
     expect(pauses).toBeGreaterThan(0); // the queue held the binlog back while JetStream acks lagged
     // the JSON of the whole transaction alone is ~130 MB
-    expect(peak - base).toBeLessThan(300);
+    expect(rss.peak - rss.base).toBeLessThan(300);
   }, 400_000);
 });

@@ -41,8 +41,8 @@ function nodeConfig(id: string, port: number) {
   };
 }
 
-function startNode(id: string): NodeProc {
-  const port = freePort();
+async function startNode(id: string): Promise<NodeProc> {
+  const port = await freePort();
   const n = new NodeProc(writeConfig(nodeConfig(id, port)), port);
   n.start(["--no-apply"]);
   nodes.set(id, n);
@@ -116,7 +116,7 @@ afterAll(async () => {
 
 describe("cluster: placement, crash takeover, join, pause", () => {
   it("runs every actor exactly once, survives kill -9, a join and a SIGSTOP, and never has two active readers", async () => {
-    for (const id of ["n1", "n2", "n3"]) startNode(id);
+    for (const id of ["n1", "n2", "n3"]) await startNode(id);
     let v = await eventually(() => allPlaced(["n1", "n2", "n3"]), 90_000, "126 actors placed on 3 nodes").catch((e) => {
       throw new Error(`${(e as Error).message}: ${why}\n${nodes.get("n1")!.output.slice(-2500)}`);
     });
@@ -147,12 +147,12 @@ describe("cluster: placement, crash takeover, join, pause", () => {
     expect(takeoverMs).toBeLessThanOrEqual(LEASE_TTL_MS + 5000 + 1000); // +1 s: our own polling period
 
     // --- bring it back, then add a 4th node: about a quarter moves, by graceful handoff
-    startNode(victim);
+    await startNode(victim);
     v = await eventually(() => allPlaced(["n1", "n2", "n3"]), 60_000, "rebalanced on 3 nodes");
     const before = new Map(v.actors.map((a) => [a.id, a.owner]));
     const probesBefore = probe.events.length;
     const t1 = Date.now();
-    startNode("n4");
+    await startNode("n4");
     v = await eventually(() => allPlaced(["n1", "n2", "n3", "n4"]), 60_000, "rebalanced on 4 nodes");
     const moved = v.actors.filter((a) => before.get(a.id) !== a.owner);
     console.log(`join n4: ${moved.length} of ${v.actors.length} actors moved in ${Date.now() - t1} ms; n4 has ${v.nodes.find((n) => n.id === "n4")?.actors}`);

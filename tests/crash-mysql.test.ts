@@ -30,7 +30,7 @@ async function crashRun(pipeline: MyPipeline, seed: number, kills: number, after
   const rand = rng(seed);
   const w = new MixedWorkload(pipeline.source, seed);
   await w.seed(1000);
-  const port = freePort();
+  const port = await freePort();
   node = new NodeProc(writeConfig(pipeline.config("n1", port)), port);
   node.start();
   if (afterSnapshot) await node.waitReady();

@@ -27,7 +27,7 @@ describe("kill -9 at random moments", () => {
     console.log(`crash test seed ${seed} (CRASH_SEED=${seed} replays the kill schedule)`);
     const w = new Workload(p.src, seed);
     await w.seed(1500);
-    const port = freePort();
+    const port = await freePort();
     node = new NodeProc(writeConfig(p.config("n1", port)), port);
     node.start();
 

@@ -18,8 +18,8 @@ let nc: NatsConnection;
 let probe: ProbeChecker;
 const procs: NodeProc[] = [];
 
-function start(id: string): NodeProc {
-  const port = freePort();
+async function start(id: string): Promise<NodeProc> {
+  const port = await freePort();
   const n = new NodeProc(
     writeConfig({ cluster, nats: { servers: [NATS_URL] }, node: { id }, admin: { port }, leases: { ttl: "4s", nodeTtl: "3s" }, placement: { settle: "1s" }, checkpoint: { interval: "200ms" } }),
     port,
@@ -51,8 +51,8 @@ async function owners(via: NodeProc): Promise<Map<string, string | null>> {
 
 describe("drain", () => {
   it("hands everything off on POST /v1/drain and on SIGTERM, exiting 0, with no gap in the data", async () => {
-    const a = start("a");
-    const b = start("b");
+    const a = await start("a");
+    const b = await start("b");
     await eventually(async () => {
       const o = await owners(a);
       return o.size === N && [...o.values()].every((x) => x === "a" || x === "b") && new Set(o.values()).size === 2;
@@ -68,7 +68,7 @@ describe("drain", () => {
     console.log(`drain via HTTP: node exited and b owns all ${N} actors after ${Date.now() - t0} ms`);
 
     // SIGTERM b while c is up: c owns everything, b exits 0
-    const c = start("c");
+    const c = await start("c");
     await eventually(async () => new Set((await owners(c)).values()).size === 2, 60_000, "rebalanced onto c");
     expect(await b.term()).toBe(0);
     await eventually(async () => [...(await owners(c)).values()].every((x) => x === "c"), 30_000, "c owns all");

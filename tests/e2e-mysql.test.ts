@@ -5,11 +5,10 @@
 // Pre-existing rows (snapshot), 10,000 mixed changes with every type the MySQL issue names,
 // a column added mid-stream (MariaDB source), then source and targets compared value by value.
 import { describe, it, expect, afterEach } from "vitest";
-import { Kvm } from "@nats-io/kv";
 import { createMyPipeline, type MyPipeline } from "./helpers/mysql-pipeline.js";
 import { MixedWorkload, diffWorkload } from "./helpers/mysql-workload.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { natsConnect } from "./helpers/nats.js";
+import { NodeProc, assertBuilt, startNodeProc, waitConverged } from "./helpers/node-proc.js";
+import { leasesAndPosition } from "./helpers/nats.js";
 
 const OPS = Number(process.env.MYSQL_E2E_OPS ?? 10_000);
 let p: MyPipeline | undefined;
@@ -28,10 +27,8 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     p = await createMyPipeline("mye2e", "mariadb-to-pg");
     const w = new MixedWorkload(p.source, 11);
     await w.seed(300);
-    const port = freePort();
-    node = new NodeProc(writeConfig(p.config("n1", port)), port);
     const t0 = Date.now();
-    node.start();
+    node = await startNodeProc((port) => p!.config("n1", port));
     await node.waitReady();
     await w.run(OPS / 2);
     // a schema change mid-stream: the binlog's table map names the new column
@@ -54,22 +51,13 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
 
     // graceful stop: exit 0, leases released, the position is a binlog file:pos with its GTID
     expect(await node.term()).toBe(0);
-    const nc = await natsConnect();
-    try {
-      const kvm = new Kvm(nc);
-      const leases = await kvm.open(`${p.cluster}_leases`);
-      const keys: string[] = [];
-      for await (const k of await leases.keys()) keys.push(k);
-      expect(keys).toEqual([]);
-      const pos = (await (await kvm.open(`${p.cluster}_positions`)).get("shop"))?.json<{ position: { file: string; pos: number; gtid?: string; snapshotDone: boolean; serverId: number } }>();
-      expect(pos?.position.snapshotDone).toBe(true);
-      expect(pos?.position.file).toMatch(/\.\d+$/);
-      expect(pos?.position.pos).toBeGreaterThan(4);
-      expect(pos?.position.gtid).toMatch(/^\d+-\d+-\d+/);
-      expect(pos?.position.serverId).toBeGreaterThanOrEqual(1_073_741_824);
-    } finally {
-      await nc.close();
-    }
+    const { leases, position: pos } = await leasesAndPosition<{ position: { file: string; pos: number; gtid?: string; snapshotDone: boolean; serverId: number } }>(p.cluster, "shop");
+    expect(leases).toEqual([]);
+    expect(pos?.position.snapshotDone).toBe(true);
+    expect(pos?.position.file).toMatch(/\.\d+$/);
+    expect(pos?.position.pos).toBeGreaterThan(4);
+    expect(pos?.position.gtid).toMatch(/^\d+-\d+-\d+/);
+    expect(pos?.position.serverId).toBeGreaterThanOrEqual(1_073_741_824);
   }, 600_000);
 
   it(`PostgreSQL -> MariaDB: pre-existing rows and ${OPS} mixed changes, value by value`, async () => {
@@ -77,10 +65,8 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     p = await createMyPipeline("pgmy", "pg-to-mariadb");
     const w = new MixedWorkload(p.source, 12);
     await w.seed(300);
-    const port = freePort();
-    node = new NodeProc(writeConfig(p.config("n1", port)), port);
     const t0 = Date.now();
-    node.start();
+    node = await startNodeProc((port) => p!.config("n1", port));
     await node.waitReady();
     await w.run(OPS);
     expect(w.ops).toBeGreaterThanOrEqual(OPS);

@@ -3,11 +3,10 @@
 // (snapshot), 10,000 mixed changes with every carried type, a column added mid-stream,
 // and a graceful stop that releases every lease.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { Kvm } from "@nats-io/kv";
 import { createPipeline, type Pipeline } from "./helpers/pipeline.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
+import { NodeProc, assertBuilt, startNodeProc, waitConverged } from "./helpers/node-proc.js";
 import { Workload, diffAll } from "./helpers/workload.js";
-import { natsConnect } from "./helpers/nats.js";
+import { leasesAndPosition } from "./helpers/nats.js";
 
 let p: Pipeline;
 let node: NodeProc;
@@ -25,9 +24,7 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
   it("copies pre-existing rows and 10,000 mixed changes exactly, including a column added mid-stream", async () => {
     const w = new Workload(p.src, 7);
     await w.seed(300); // rows that exist before the stream starts
-    const port = freePort();
-    node = new NodeProc(writeConfig(p.config("n1", port)), port);
-    node.start();
+    node = await startNodeProc((port) => p.config("n1", port));
     await node.waitReady();
     await w.run(5000);
     await p.src.query("ALTER TABLE items ADD COLUMN color text");
@@ -53,19 +50,9 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
 
     // graceful stop: exit 0 and every lease released at once (CAS delete), positions kept
     expect(await node.term()).toBe(0);
-    const nc = await natsConnect();
-    try {
-      const kvm = new Kvm(nc);
-      const leases = await kvm.open(`${p.cluster}_leases`);
-      const keys: string[] = [];
-      for await (const k of await leases.keys()) keys.push(k);
-      expect(keys).toEqual([]);
-      const positions = await kvm.open(`${p.cluster}_positions`);
-      const pos = await positions.get("shop");
-      expect(pos?.json<{ position: { snapshotDone: boolean } }>().position.snapshotDone).toBe(true);
-    } finally {
-      await nc.close();
-    }
+    const { leases, position } = await leasesAndPosition<{ position: { snapshotDone: boolean } }>(p.cluster, "shop");
+    expect(leases).toEqual([]);
+    expect(position?.position.snapshotDone).toBe(true);
     // the slot was confirmed up to the checkpoint, so PostgreSQL may recycle WAL
     const slot = await p.src.query("SELECT confirmed_flush_lsn::text AS lsn, active FROM pg_replication_slots WHERE slot_name = $1", [p.slot]);
     expect(slot.rows[0].active).toBe(false);

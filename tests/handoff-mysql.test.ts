@@ -25,8 +25,8 @@ afterEach(async () => {
   await p?.cleanup();
 });
 
-function start(id: string): NodeProc {
-  const port = freePort();
+async function start(id: string): Promise<NodeProc> {
+  const port = await freePort();
   const n = new NodeProc(writeConfig(p!.config(id, port, { placement: { settle: "1s" } })), port);
   n.start();
   procs.set(id, n);
@@ -52,8 +52,8 @@ describe("MariaDB stream lease moving between two nodes", () => {
     probe.start();
     const w = new MixedWorkload(p.source, 21);
     await w.seed(500);
-    start("a");
-    start("b");
+    await start("a");
+    await start("b");
     // wait for placement to settle: the same node runs the reader on two looks 3 s apart
     const first = await eventually(async () => {
       const o = await readerOwner();
@@ -79,7 +79,7 @@ describe("MariaDB stream lease moving between two nodes", () => {
       // a slow drain: show what the departing node waited for
       console.log(firstProc.output.split("\n").filter((l) => /actor state|stopping actor|draining|drained|timed out/.test(l) && !/"(idle|acquiring|contending)"/.test(l)).slice(-30).join("\n"));
     }
-    start(first); // back in the cluster (the reader may or may not move back)
+    await start(first); // back in the cluster (the reader may or may not move back)
 
     // crash: kill -9 whoever owns the reader now; the other takes over after the lease TTL
     await new Promise((r) => setTimeout(r, 4000));

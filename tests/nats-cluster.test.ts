@@ -34,7 +34,7 @@ describe("3-node NATS cluster", () => {
   it("keeps streaming with replicas 3 when one nats-server is killed and restarted", async () => {
     const w = new Workload(p.src, 11);
     await w.seed(200);
-    const port = freePort();
+    const port = await freePort();
     const cfg = p.config("n1", port, { nats: { servers: URLS, replicas: 3 }, leases: { ttl: "6s", nodeTtl: "3s" } });
     node = new NodeProc(writeConfig(cfg), port);
     node.start();

@@ -29,7 +29,7 @@ afterAll(async () => {
 
 describe("snapshot interrupted by kill -9", () => {
   it("resumes without ghost rows: deletes made between the attempts reach the target", async () => {
-    const port = freePort();
+    const port = await freePort();
     node = new NodeProc(
       writeConfig({
         cluster,

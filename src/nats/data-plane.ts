@@ -52,3 +52,16 @@ export async function deleteJetStream(nc: NatsConnection, name: string): Promise
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(name).catch(() => undefined);
 }
+
+/**
+ * Deletes every JetStream stream of a non-default cluster: its data-plane streams
+ * (`<cluster>_…`) and its KV buckets (`KV_<cluster>_…`). For tests and benchmarks that run
+ * throw-away clusters; the default cluster's data-plane streams carry no prefix and stay.
+ */
+export async function deleteClusterStreams(nc: NatsConnection, cluster: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for await (const s of jsm.streams.list()) {
+    const n = s.config.name;
+    if (n.startsWith(`${cluster}_`) || n.startsWith(`KV_${cluster}_`)) await jsm.streams.delete(n).catch(() => undefined);
+  }
+}

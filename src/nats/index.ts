@@ -5,4 +5,4 @@ export { openControlPlane, getJson, toJson, type ControlPlane } from "./control-
 export { LeaseStore, type Lease, type LeaseValue } from "./lease.js";
 export { PositionStore, type FencedPosition, type PositionValue } from "./positions.js";
 export { ChainPublisher, buildHeaders, type StreamTail } from "./chain-publisher.js";
-export { ensureJetStream, deleteJetStream } from "./data-plane.js";
+export { ensureJetStream, deleteJetStream, deleteClusterStreams } from "./data-plane.js";

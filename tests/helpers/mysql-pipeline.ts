@@ -5,7 +5,8 @@
  *   (MariaDB, another database, through a JSONata pass-through, autoCreate).
  * - `pg-to-mariadb`: PostgreSQL source; sink `raw` (MariaDB, {table}).
  */
-import { NATS_URL, cleanupCluster, uniqueCluster } from "./nats.js";
+import { cleanupCluster, uniqueCluster } from "./nats.js";
+import { pipelineConfig } from "./pipeline.js";
 import { createDb, uniqueName, type TestDb } from "./pg.js";
 import { createMyDb, type MyTestDb } from "./mysql.js";
 import { schemaSql, type WorkloadTarget } from "./mysql-workload.js";
@@ -58,17 +59,7 @@ export async function createMyPipeline(prefix: string, direction: "mariadb-to-pg
     pg,
     source: direction === "mariadb-to-pg" ? { dialect: "mysql", db: my } : { dialect: "pg", db: pg },
     target: direction === "mariadb-to-pg" ? { dialect: "pg", db: pg } : { dialect: "mysql", db: my },
-    config: (nodeId, port, extra = {}) => ({
-      cluster,
-      nats: { servers: [NATS_URL] },
-      node: { id: nodeId },
-      admin: { host: "127.0.0.1", port },
-      leases: { ttl: "4s", nodeTtl: "3s" },
-      checkpoint: { interval: "200ms", maxEvents: 2000 },
-      log: { level: "info" },
-      streams: [stream],
-      ...extra,
-    }),
+    config: pipelineConfig(cluster, [stream]),
     async cleanup() {
       await my.drop();
       await myCopy?.drop();

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
 import type { MyTestDb } from "./mysql.js";
 import type { TestDb } from "./pg.js";
-import { rng } from "./workload.js";
+import { RandomWorkload } from "./workload.js";
 
 /** How one column is declared and rendered to canonical text on each side. */
 interface ColumnSpec {
@@ -90,29 +90,11 @@ export function schemaSql(dialect: "mysql" | "pg"): string[] {
 /** Where the workload runs. */
 export type WorkloadTarget = { dialect: "mysql"; db: MyTestDb } | { dialect: "pg"; db: TestDb };
 
-export class MixedWorkload {
-  private readonly r: () => number;
-  private nextId = { accounts: 1, items: 1 };
-  private readonly live = { accounts: new Set<number>(), items: new Set<number>(), events: new Set<string>() };
-  ops = 0;
-
+export class MixedWorkload extends RandomWorkload {
   constructor(private readonly t: WorkloadTarget, seed = 42) {
-    this.r = rng(seed);
+    super(seed);
   }
 
-  private int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  private pick<T>(s: Set<T>): T | undefined {
-    if (s.size === 0) return undefined;
-    const i = this.int(s.size);
-    let j = 0;
-    for (const v of s) if (j++ === i) return v;
-    return undefined;
-  }
-  private maybeNull<T>(v: T, p = 0.1): T | null {
-    return this.r() < p ? null : v;
-  }
   private text(): string {
     const parts = ["plain", "quote's", 'dq"x', "back\\slash", "ünïcødé", "🚀🔥 emoji", "tab\there", "line\nbreak", "percent%_under", "NULL", "日本語テキスト"];
     return parts[this.int(parts.length)]! + " " + this.int(1e6);
@@ -204,35 +186,23 @@ export class MixedWorkload {
     await this.exec(`UPDATE ${table} SET ${s.map((c) => `${c} = ?`).join(", ")} WHERE ${k.map((c) => `${c} = ?`).join(" AND ")}`, [...Object.values(set), ...Object.values(key)], [...s, ...k], table);
   }
 
-  private async insertAccount(): Promise<void> {
-    const id = this.nextId.accounts++;
+  protected override async writeAccount(id: number): Promise<void> {
     await this.insert("accounts", this.accountRow(id));
-    this.live.accounts.add(id);
   }
-  private async insertItem(): Promise<void> {
-    const id = this.nextId.items++;
+  protected override async writeItem(id: number): Promise<void> {
     await this.insert("items", this.itemRow(id));
-    this.live.items.add(id);
   }
-  private async insertEvent(): Promise<void> {
-    const k1 = `k${this.int(50)}`;
-    const k2 = this.int(1000);
-    const key = `${k1}|${k2}`;
-    if (this.live.events.has(key)) return;
+  protected override async writeEvent(k1: string, k2: number): Promise<void> {
     await this.insert("events", { k1, k2, payload: this.maybeNull(this.text()), amount: this.maybeNull(`${this.int(1e9)}.${String(this.int(1e4)).padStart(4, "0")}`) });
-    this.live.events.add(key);
+  }
+  protected override async begin(): Promise<void> {
+    await this.exec("BEGIN", []);
+  }
+  protected override async commit(): Promise<void> {
+    await this.exec("COMMIT", []);
   }
 
-  /** Rows that exist before the stream starts (read by the snapshot). */
-  async seed(perTable: number): Promise<void> {
-    for (let i = 0; i < perTable; i++) {
-      await this.insertAccount();
-      await this.insertItem();
-      await this.insertEvent();
-    }
-  }
-
-  private async op(): Promise<void> {
+  protected override async op(): Promise<void> {
     const t = this.int(3);
     const p = this.r();
     this.ops++;
@@ -283,18 +253,6 @@ export class MixedWorkload {
     }
     await this.exec("DELETE FROM events WHERE k1 = ? AND k2 = ?", [k1, Number(k2)]);
     this.live.events.delete(key);
-  }
-
-  /** Runs `n` operations in transactions of 1-25 operations; `between` runs between transactions. */
-  async run(n: number, between?: () => Promise<void>): Promise<void> {
-    const target = this.ops + n;
-    while (this.ops < target) {
-      const size = 1 + this.int(25);
-      await this.exec("BEGIN", []);
-      for (let i = 0; i < size && this.ops < target; i++) await this.op();
-      await this.exec("COMMIT", []);
-      if (between) await between();
-    }
   }
 }
 

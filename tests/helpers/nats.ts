@@ -1,6 +1,7 @@
 /** NATS helpers for tests: unique cluster names and clean-up of everything a cluster created. */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { deleteClusterStreams } from "../../src/nats/index.js";
 
 export const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 
@@ -16,11 +17,24 @@ export async function natsConnect(servers: string | string[] = NATS_URL): Promis
 export async function cleanupCluster(cluster: string, servers: string | string[] = NATS_URL): Promise<void> {
   const nc = await connect({ servers });
   try {
-    const jsm = await jetstreamManager(nc);
-    for await (const s of jsm.streams.list()) {
-      const n = s.config.name;
-      if (n.startsWith(`${cluster}_`) || n.startsWith(`KV_${cluster}_`)) await jsm.streams.delete(n).catch(() => undefined);
-    }
+    await deleteClusterStreams(nc, cluster);
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * What a cluster keeps in NATS KV: the keys of its leases bucket (empty once every lease is
+ * released) and the stored position record of one stream (undefined when none).
+ */
+export async function leasesAndPosition<T>(cluster: string, stream: string): Promise<{ leases: string[]; position: T | undefined }> {
+  const nc = await natsConnect();
+  try {
+    const kvm = new Kvm(nc);
+    const leases: string[] = [];
+    for await (const k of await (await kvm.open(`${cluster}_leases`)).keys()) leases.push(k);
+    const entry = await (await kvm.open(`${cluster}_positions`)).get(stream);
+    return { leases, position: entry?.json<T>() };
   } finally {
     await nc.close();
   }

@@ -4,9 +4,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync, mkdtempSync, existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import { freePort } from "../../bench/node-proc.js";
 
 export const CLI = resolve("dist/src/cli/main.js");
 
@@ -21,10 +23,8 @@ export function writeConfig(doc: unknown): string {
   return file;
 }
 
-let nextPort = 20000 + (process.pid % 2000) * 10;
-export function freePort(): number {
-  return nextPort++;
-}
+// One way to pick ports for tests and benchmarks: ask the OS (a fixed scheme once collided: EADDRINUSE).
+export { freePort };
 
 export class NodeProc {
   proc?: ChildProcess;
@@ -94,6 +94,37 @@ export class NodeProc {
     clearTimeout(t);
     return code;
   }
+}
+
+/** Starts a node on a free admin port with the config document `config(port)` builds. */
+export async function startNodeProc(config: (port: number) => unknown, env: Record<string, string> = {}): Promise<NodeProc> {
+  const port = await freePort();
+  const node = new NodeProc(writeConfig(config(port)), port, env);
+  node.start();
+  return node;
+}
+
+/** Resident memory of a process (VmRSS) in MiB. */
+export async function rssMb(pid: number): Promise<number> {
+  const s = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024;
+}
+
+/** Resident memory of a process while it works: the reading at the start and the peak since. */
+export interface RssSampler {
+  readonly base: number;
+  readonly peak: number;
+  stop(): void;
+}
+
+/** Reads a process's resident memory now and then every `everyMs` until `stop()`. */
+export async function sampleRss(pid: number, everyMs = 100): Promise<RssSampler> {
+  const base = await rssMb(pid);
+  let peak = base;
+  const timer = setInterval(() => {
+    rssMb(pid).then((v) => (peak = Math.max(peak, v)), () => undefined);
+  }, everyMs);
+  return { base, get peak() { return peak; }, stop: () => clearInterval(timer) };
 }
 
 /** Polls `check` until it returns null (converged) or the time is up; returns the last difference. */

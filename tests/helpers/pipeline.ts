@@ -13,6 +13,24 @@ export interface Pipeline {
   cleanup(): Promise<void>;
 }
 
+/**
+ * The node config of a pipeline's cluster with these streams: short leases and checkpoint
+ * intervals so tests converge fast; `extra` replaces top-level keys.
+ */
+export function pipelineConfig(cluster: string, streams: unknown[]): Pipeline["config"] {
+  return (nodeId, port, extra = {}) => ({
+    cluster,
+    nats: { servers: [NATS_URL] },
+    node: { id: nodeId },
+    admin: { host: "127.0.0.1", port },
+    leases: { ttl: "4s", nodeTtl: "3s" },
+    checkpoint: { interval: "200ms", maxEvents: 2000 },
+    log: { level: "info" },
+    streams,
+    ...extra,
+  });
+}
+
 export async function createPipeline(prefix: string): Promise<Pipeline> {
   const src = await createDb(`${prefix}_src`);
   const dst = await createDb(`${prefix}_dst`);
@@ -27,27 +45,17 @@ export async function createPipeline(prefix: string): Promise<Pipeline> {
     slot,
     src,
     dst,
-    config: (nodeId, port, extra = {}) => ({
-      cluster,
-      nats: { servers: [NATS_URL] },
-      node: { id: nodeId },
-      admin: { host: "127.0.0.1", port },
-      leases: { ttl: "4s", nodeTtl: "3s" },
-      checkpoint: { interval: "200ms", maxEvents: 2000 },
-      log: { level: "info" },
-      streams: [
-        {
-          id: streamId,
-          source: { type: "postgres", url: src.url, tables: ["public.accounts", "public.items", "public.events"], snapshot: "initial", slot },
-          transformers: [{ name: "pass", jsonata: "$" }],
-          sinks: [
-            { name: "raw", type: "postgres", url: dst.url, table: "{schema}.{table}", autoCreate: true, batchMaxRows: 500 },
-            { name: "copy", type: "postgres", url: dst.url, table: "copy.{table}", autoCreate: true, from: "pass", batchMaxRows: 500 },
-          ],
-        },
-      ],
-      ...extra,
-    }),
+    config: pipelineConfig(cluster, [
+      {
+        id: streamId,
+        source: { type: "postgres", url: src.url, tables: ["public.accounts", "public.items", "public.events"], snapshot: "initial", slot },
+        transformers: [{ name: "pass", jsonata: "$" }],
+        sinks: [
+          { name: "raw", type: "postgres", url: dst.url, table: "{schema}.{table}", autoCreate: true, batchMaxRows: 500 },
+          { name: "copy", type: "postgres", url: dst.url, table: "copy.{table}", autoCreate: true, from: "pass", batchMaxRows: 500 },
+        ],
+      },
+    ]),
     async cleanup() {
       await src.drop();
       await dst.drop();

@@ -32,29 +32,93 @@ export function rng(seed: number): () => number {
   };
 }
 
-export class Workload {
-  private readonly r: () => number;
-  private nextId = { accounts: 1, items: 1 };
-  private readonly live = { accounts: new Set<number>(), items: new Set<number>(), events: new Set<string>() };
+/**
+ * What the workloads share: the seeded randomness, the live keys of the three tables
+ * (accounts and items by id, events by `k1|k2`), seeding and running operations in
+ * transactions. Subclasses write the rows and choose each operation.
+ */
+export abstract class RandomWorkload {
+  protected readonly r: () => number;
+  protected readonly nextId = { accounts: 1, items: 1 };
+  protected readonly live = { accounts: new Set<number>(), items: new Set<number>(), events: new Set<string>() };
   ops = 0;
 
-  constructor(private readonly db: TestDb, seed = 42) {
+  constructor(seed: number) {
     this.r = rng(seed);
   }
 
-  private pick<T>(s: Set<T>): T | undefined {
+  /** Inserts the account row with this id. */
+  protected abstract writeAccount(id: number): Promise<void>;
+  /** Inserts the item row with this id. */
+  protected abstract writeItem(id: number): Promise<void>;
+  /** Inserts the event row with this key. */
+  protected abstract writeEvent(k1: string, k2: number): Promise<void>;
+  /** One random operation (counted in `ops`). */
+  protected abstract op(): Promise<void>;
+  protected abstract begin(): Promise<void>;
+  protected abstract commit(): Promise<void>;
+
+  protected int(n: number): number {
+    return Math.floor(this.r() * n);
+  }
+  protected pick<T>(s: Set<T>): T | undefined {
     if (s.size === 0) return undefined;
-    const i = Math.floor(this.r() * s.size);
+    const i = this.int(s.size);
     let j = 0;
     for (const v of s) if (j++ === i) return v;
     return undefined;
   }
-  private int(n: number): number {
-    return Math.floor(this.r() * n);
-  }
-  private maybeNull<T>(v: T, p = 0.1): T | null {
+  protected maybeNull<T>(v: T, p = 0.1): T | null {
     return this.r() < p ? null : v;
   }
+
+  protected async insertAccount(): Promise<void> {
+    const id = this.nextId.accounts++;
+    await this.writeAccount(id);
+    this.live.accounts.add(id);
+  }
+  protected async insertItem(): Promise<void> {
+    const id = this.nextId.items++;
+    await this.writeItem(id);
+    this.live.items.add(id);
+  }
+  /** Inserts an event with a random key, unless that key is live already. */
+  protected async insertEvent(): Promise<void> {
+    const k1 = `k${this.int(50)}`;
+    const k2 = this.int(1000);
+    const key = `${k1}|${k2}`;
+    if (this.live.events.has(key)) return;
+    await this.writeEvent(k1, k2);
+    this.live.events.add(key);
+  }
+
+  /** Rows that exist before the stream starts (read by the snapshot). */
+  async seed(perTable: number): Promise<void> {
+    for (let i = 0; i < perTable; i++) {
+      await this.insertAccount();
+      await this.insertItem();
+      await this.insertEvent();
+    }
+  }
+
+  /** Runs `n` operations in transactions of 1-25 operations; `between` runs between transactions. */
+  async run(n: number, between?: () => Promise<void>): Promise<void> {
+    const target = this.ops + n;
+    while (this.ops < target) {
+      const size = 1 + this.int(25);
+      await this.begin();
+      for (let i = 0; i < size && this.ops < target; i++) await this.op();
+      await this.commit();
+      if (between) await between();
+    }
+  }
+}
+
+export class Workload extends RandomWorkload {
+  constructor(private readonly db: TestDb, seed = 42) {
+    super(seed);
+  }
+
   private text(): string {
     const parts = ["plain", "quote's", 'dq"x', "back\\slash", "ünïcødé", "🚀🔥", "tab\there", "line\nbreak", "comma,brace{}", "NULL"];
     return parts[this.int(parts.length)]! + " " + this.int(1e6);
@@ -100,36 +164,23 @@ export class Workload {
     ];
   }
 
-  /** Rows that exist before the stream starts (read by the snapshot). */
-  async seed(perTable: number): Promise<void> {
-    for (let i = 0; i < perTable; i++) {
-      await this.insertAccount();
-      await this.insertItem();
-      await this.insertEvent();
-    }
-  }
-
-  private async insertAccount(): Promise<void> {
-    const id = this.nextId.accounts++;
+  protected override async writeAccount(id: number): Promise<void> {
     await this.db.query(`INSERT INTO accounts VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`, this.accountValues(id));
-    this.live.accounts.add(id);
   }
-  private async insertItem(): Promise<void> {
-    const id = this.nextId.items++;
+  protected override async writeItem(id: number): Promise<void> {
     await this.db.query(`INSERT INTO items (id, title, price, qty, ts, dates, attrs, emoji, scores) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`, this.itemValues(id));
-    this.live.items.add(id);
   }
-  private async insertEvent(): Promise<void> {
-    const k1 = `k${this.int(50)}`;
-    const k2 = this.int(1000);
-    const key = `${k1}|${k2}`;
-    if (this.live.events.has(key)) return;
+  protected override async writeEvent(k1: string, k2: number): Promise<void> {
     await this.db.query(`INSERT INTO events VALUES ($1,$2,$3,$4,$5)`, [k1, k2, this.maybeNull(this.text()), this.maybeNull(this.r() * 1e6), this.maybeNull(this.ts())]);
-    this.live.events.add(key);
+  }
+  protected override async begin(): Promise<void> {
+    await this.db.query("BEGIN");
+  }
+  protected override async commit(): Promise<void> {
+    await this.db.query("COMMIT");
   }
 
-  /** One random operation. */
-  private async op(): Promise<void> {
+  protected override async op(): Promise<void> {
     const t = this.int(3);
     const p = this.r();
     this.ops++;
@@ -174,18 +225,6 @@ export class Workload {
     }
     await this.db.query(`DELETE FROM events WHERE k1=$1 AND k2=$2`, [k1, Number(k2)]);
     this.live.events.delete(key);
-  }
-
-  /** Runs `n` operations in transactions of 1-25 operations; `between` runs between transactions. */
-  async run(n: number, between?: () => Promise<void>): Promise<void> {
-    const target = this.ops + n;
-    while (this.ops < target) {
-      const size = 1 + this.int(25);
-      await this.db.query("BEGIN");
-      for (let i = 0; i < size && this.ops < target; i++) await this.op();
-      await this.db.query("COMMIT");
-      if (between) await between();
-    }
   }
 }
 

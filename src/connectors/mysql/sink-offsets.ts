@@ -5,12 +5,9 @@
  * makes replays idempotent; its row lock serializes an old and a new owner of one sink.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
+import type { SinkCheckpoint } from "../shared/sql-sink-writer.js";
 
-/** A sink's checkpoint: last applied JetStream stream sequence and the writer's lease epoch. */
-export interface SinkCheckpoint {
-  seq: number;
-  epoch: number;
-}
+export type { SinkCheckpoint };
 
 /** The offsets table's name (unqualified: it lives in the connection's database). */
 export const OFFSETS_TABLE = "tributary_sink_offsets";

@@ -5,8 +5,9 @@
  * it before a batch's transaction, never inside it.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import type { JsonValue } from "../../events/change-event.js";
+import type { ChangeEvent } from "../../events/change-event.js";
 import type { SinkRecord, TargetTable } from "../shared/coalesce.js";
+import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/sink-table.js";
 import { qi } from "./catalog.js";
 import { inferMysqlType, keyColumnType, mysqlTypeFor, type MysqlColumnType } from "./type-map.js";
 
@@ -21,16 +22,8 @@ export interface ColumnMeta extends MysqlColumnType {
   generated: boolean;
 }
 
-/** A target table as information_schema describes it. */
-export interface TableMeta {
-  target: TargetTable;
-  /** Columns in ordinal order. */
-  columns: Map<string, ColumnMeta>;
-  /** Primary key columns (in index order), if any. */
-  primaryKey: string[] | undefined;
-  /** Column sets of every unique index (the primary key included). */
-  uniqueKeys: string[][];
-}
+/** A target table as information_schema describes it (columns in ordinal order). */
+export type TableMeta = SinkTableMeta<ColumnMeta>;
 
 /** Reads a table's description, or undefined when there is no such base table. */
 export async function describeTable(c: Connection, target: TargetTable): Promise<TableMeta | undefined> {
@@ -76,30 +69,17 @@ export async function describeTable(c: Connection, target: TargetTable): Promise
   return { target, columns, primaryKey: keys.get("PRIMARY"), uniqueKeys: [...keys.values()] };
 }
 
-/** Whether ON DUPLICATE KEY UPDATE has a unique index on exactly the key columns (in any order). */
-export function hasUniqueKey(meta: TableMeta, keyColumns: readonly string[]): boolean {
-  const want = [...keyColumns].sort().join("\u0000");
-  return meta.uniqueKeys.some((k) => [...k].sort().join("\u0000") === want);
-}
-
 /**
  * The column type for each named column, from the records' source `types` (mysqlTypeFor,
  * by the event's connector) where one names it, else inferred from its first non-null value.
  */
 export function columnTypesFrom(records: readonly SinkRecord[], columns: Iterable<string>): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const col of columns) {
-    let type: string | undefined;
-    let sample: JsonValue = null;
-    for (const { event } of records) {
-      const t = event.types?.[col];
-      if (t !== undefined) type ??= mysqlTypeFor(t, event.source?.connector ?? "");
-      if (sample === null) sample = event.after?.[col] ?? event.key[col] ?? event.before?.[col] ?? null;
-      if (type !== undefined) break;
-    }
-    out.set(col, type ?? inferMysqlType(sample));
-  }
-  return out;
+  return sharedColumnTypesFrom(records, columns, mysqlTypeOf, inferMysqlType);
+}
+
+/** mysqlTypeFor by the connector that produced the event (MySQL and PostgreSQL type names differ). */
+function mysqlTypeOf(sourceType: string, event: ChangeEvent): string {
+  return mysqlTypeFor(sourceType, event.source?.connector ?? "");
 }
 
 /** CREATE DATABASE/TABLE IF NOT EXISTS with the given column types and primary key (InnoDB, utf8mb4). */

@@ -9,13 +9,13 @@
 import mysql from "mysql2/promise";
 import type { Connection } from "mysql2/promise";
 import type { Logger } from "pino";
-import type { Row } from "../../events/change-event.js";
-import type { SinkWriter } from "../../runtime/sink-worker.js";
-import { coalesceTable, compileTableTemplate, declaredKeyColumns, groupByTarget, type SinkRecord, type TablePlan, type TargetTable } from "../shared/coalesce.js";
+import { coalesceTable, compileTableTemplate, declaredKeyColumns, groupByTarget, type SinkRecord, type TargetTable } from "../shared/coalesce.js";
+import { byColumnSet } from "../shared/sink-table.js";
+import { SqlSinkWriter, type BatchStats, type SinkCheckpoint, type SqlSinkDialect } from "../shared/sql-sink-writer.js";
 import { connectionOptions, databaseOf, redactUrl } from "./connection.js";
 import { SinkWriteError, toSinkError } from "./sink-errors.js";
-import { ensureOffsets, lockOffsets, readOffsets, writeOffsets, type SinkCheckpoint } from "./sink-offsets.js";
-import { addColumns, columnTypesFrom, createTable, describeTable, hasUniqueKey, qualifiedName, type TableMeta } from "./sink-schema.js";
+import { ensureOffsets, lockOffsets, readOffsets, writeOffsets } from "./sink-offsets.js";
+import { addColumns, columnTypesFrom, createTable, describeTable, qualifiedName, type TableMeta } from "./sink-schema.js";
 import { deleteKeys, emptyTable, upsertRows } from "./sink-statements.js";
 
 export { SinkWriteError } from "./sink-errors.js";
@@ -39,26 +39,30 @@ const STALE_SCHEMA = new Set([1054, 1146]);
 /** Session settings: strict values (errors, not silent truncation), UTC, and 0 stays 0 in AUTO_INCREMENT keys. */
 const SESSION_SQL = "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO', time_zone = '+00:00'";
 
-/** What one batch did, for the debug log. */
-interface BatchStats {
-  truncated: number;
-  deleted: number;
-  upserted: number;
-}
+/** The MySQL statements, catalog and error edge the shared SQL sink runs on. */
+const dialect: SqlSinkDialect<Connection, TableMeta> = {
+  begin: (c) => c.beginTransaction(),
+  commit: (c) => c.commit(),
+  rollback: (c) => c.rollback(),
+  end: (c) => c.end(),
+  readOffsets,
+  lockOffsets,
+  writeOffsets,
+  describeTable,
+  createTable,
+  addColumns,
+  columnTypesFrom,
+  qualifiedName,
+  error: (code, sinkId, table, message, opts) => new SinkWriteError(code, sinkId, table, message, opts),
+  toSinkError,
+  isStale: (err) => err instanceof SinkWriteError && err.errno !== undefined && STALE_SCHEMA.has(err.errno),
+  createdButMissing: "table was created but cannot be found",
+};
 
 /** Writes batches of change events into a MySQL/MariaDB database over one connection. */
-export class MysqlSinkWriter implements SinkWriter {
-  private readonly tables = new Map<string, TableMeta>();
-  private readonly resolve: (s: { schema: string; table: string }) => TargetTable;
-  private lost: Error | undefined;
-  private tail: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    private readonly conn: Connection,
-    private readonly opts: MysqlSinkWriterOptions,
-    private readonly log: Logger,
-  ) {
-    this.resolve = compileTableTemplate(opts.table, databaseOf(opts.url));
+export class MysqlSinkWriter extends SqlSinkWriter<Connection, TableMeta, BatchStats> {
+  private constructor(conn: Connection, opts: MysqlSinkWriterOptions, log: Logger) {
+    super(conn, opts, log, dialect, compileTableTemplate(opts.table, databaseOf(opts.url)));
     conn.on("error", (err: Error) => {
       this.lost = err;
       log.warn({ err: err.message }, "mysql sink connection lost");
@@ -91,134 +95,27 @@ export class MysqlSinkWriter implements SinkWriter {
     }
   }
 
-  /** The last committed checkpoint of this sink; `{ seq: 0, epoch: 0 }` if none. */
-  readCheckpoint(): Promise<SinkCheckpoint> {
-    return this.serial(async () => {
-      this.assertConnected();
-      try {
-        return await readOffsets(this.conn, this.opts.sinkId);
-      } catch (err) {
-        throw toSinkError(this.opts.sinkId, undefined, err);
-      }
-    });
+  protected override newStats(): BatchStats {
+    return { truncated: 0, deleted: 0, upserted: 0 };
   }
 
-  /**
-   * Applies the records (in seq order) and stores the checkpoint in one transaction. Records
-   * with seq <= the stored seq are skipped, so replaying a batch has no effect. The stored
-   * seq becomes the greatest of the stored one, `checkpoint.seq` and the applied records'.
-   * Calls are serialized.
-   * @throws SinkWriteError: FENCED (not retryable) when `checkpoint.epoch` is lower than the
-   * stored epoch; SINK_INVALID for data (SQLSTATE 22/23), schema and mapping errors;
-   * SINK_UNAVAILABLE (retryable) for connection trouble, deadlocks, lock timeouts. Nothing
-   * of the batch's data is committed when it throws.
-   */
-  applyBatch(records: readonly SinkRecord[], checkpoint: SinkCheckpoint): Promise<void> {
-    return this.serial(async () => {
-      this.assertConnected();
-      try {
-        await this.prepareTables(records);
-        await this.transaction(records, checkpoint);
-      } catch (err) {
-        this.tables.clear();
-        const stale = err instanceof SinkWriteError && err.errno !== undefined && STALE_SCHEMA.has(err.errno);
-        if (!stale || this.lost) throw err;
-        this.log.info({ err: err.message }, "target table changed under the sink; re-reading it and retrying once");
-        try {
-          await this.prepareTables(records);
-          await this.transaction(records, checkpoint);
-        } catch (again) {
-          this.tables.clear();
-          throw again;
-        }
-      }
-    });
-  }
-
-  /** Closes the connection. */
-  async close(): Promise<void> {
-    await this.tail.catch(() => undefined);
-    await this.conn.end().catch(() => undefined);
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  private assertConnected(): void {
-    if (this.lost) {
-      throw new SinkWriteError("SINK_UNAVAILABLE", this.opts.sinkId, undefined, `connection lost (${this.lost.message}); reopen the writer`, { cause: this.lost });
-    }
+  /** DDL commits implicitly in MySQL: every target table is made ready before the transaction. */
+  protected override async attempt(records: readonly SinkRecord[], checkpoint: SinkCheckpoint): Promise<void> {
+    await this.prepareTables(records);
+    await super.attempt(records, checkpoint);
   }
 
   /** Before the transaction: every target table exists with every column the batch writes (autoCreate), and its description is cached. */
   private async prepareTables(records: readonly SinkRecord[]): Promise<void> {
     for (const { target, records: group } of groupByTarget(records, this.resolve).values()) {
-      const name = qualifiedName(target);
-      try {
-        const declared = declaredKeyColumns(group);
-        let meta = await this.describe(target, true);
-        if (!meta) {
-          if (!this.opts.autoCreate) throw this.invalid(name, "table does not exist (autoCreate: true would create it from the events' types)");
-          if (!declared) {
-            if (group.every((r) => r.event.op === "t")) continue; // emptying a table not created yet
-            throw this.invalid(name, "table does not exist and the events carry no key to make its primary key");
-          }
-          const columns = columnsMentioned(group);
-          await createTable(this.conn, target, columnTypesFrom(group, columns), declared);
-          this.log.info({ table: name, key: declared }, "created target table");
-          meta = await this.describe(target, false);
-          if (!meta) throw this.invalid(name, "table was created but cannot be found");
-        }
-        const keyColumns = declared ?? meta.primaryKey;
-        if (!keyColumns) {
-          if (group.some((r) => r.event.op !== "t")) throw this.invalid(name, "the events carry no key and the table has no primary key");
-          continue;
-        }
-        const plan = coalesceTable(group, keyColumns);
-        const needed = neededColumns(plan, keyColumns);
-        meta = await this.ensureColumns(meta, group, needed);
-        if (plan.upserts.length && !hasUniqueKey(meta, keyColumns)) {
-          throw this.invalid(name, `no primary key or unique index on the key columns (${keyColumns.join(", ")}); upserts need one`);
-        }
-      } catch (err) {
-        throw toSinkError(this.opts.sinkId, name, err);
-      }
-    }
-  }
-
-  private async transaction(records: readonly SinkRecord[], checkpoint: SinkCheckpoint): Promise<void> {
-    const { sinkId } = this.opts;
-    try {
-      await this.conn.beginTransaction();
-      const stored = await lockOffsets(this.conn, sinkId);
-      if (checkpoint.epoch < stored.epoch) {
-        throw new SinkWriteError("FENCED", sinkId, undefined, `epoch ${checkpoint.epoch} is older than the stored epoch ${stored.epoch}: another owner has written`);
-      }
-      const fresh = records.filter((r) => r.seq > stored.seq);
-      const stats: BatchStats = { truncated: 0, deleted: 0, upserted: 0 };
-      for (const { target, records: group } of groupByTarget(fresh, this.resolve).values()) {
-        await this.applyTable(target, group, stats).catch((err: unknown) => {
-          throw toSinkError(sinkId, qualifiedName(target), err);
-        });
-      }
-      const next = {
-        seq: Math.max(stored.seq, checkpoint.seq, ...fresh.map((r) => r.seq)),
-        epoch: Math.max(stored.epoch, checkpoint.epoch),
-      };
-      if (next.seq !== stored.seq || next.epoch !== stored.epoch) await writeOffsets(this.conn, sinkId, next);
-      await this.conn.commit();
-      if (fresh.length) this.log.debug({ records: fresh.length, skipped: records.length - fresh.length, ...stats, seq: next.seq }, "batch applied");
-    } catch (err) {
-      await this.conn.rollback().catch(() => undefined);
-      throw toSinkError(sinkId, undefined, err);
+      await this.prepareTable(target, group).catch((err: unknown) => {
+        throw toSinkError(this.opts.sinkId, qualifiedName(target), err);
+      });
     }
   }
 
   /** One table's share of the batch, inside the open transaction (the table was prepared). */
-  private async applyTable(target: TargetTable, records: SinkRecord[], stats: BatchStats): Promise<void> {
+  protected override async applyTable(target: TargetTable, records: SinkRecord[], stats: BatchStats): Promise<void> {
     const name = qualifiedName(target);
     const meta = await this.describe(target, true);
     if (!meta) {
@@ -239,66 +136,4 @@ export class MysqlSinkWriter implements SinkWriter {
       stats.upserted += rows.length;
     }
   }
-
-  /** Makes sure every needed column exists: re-reads a stale description, then adds (autoCreate) or fails. */
-  private async ensureColumns(meta: TableMeta, records: SinkRecord[], needed: Set<string>): Promise<TableMeta> {
-    const missing = (m: TableMeta) => [...needed].filter((c) => !m.columns.has(c));
-    if (missing(meta).length === 0) return meta;
-    const name = qualifiedName(meta.target);
-    let fresh = (await this.describe(meta.target, false)) ?? meta;
-    const absent = missing(fresh);
-    if (absent.length === 0) return fresh;
-    if (!this.opts.autoCreate) {
-      throw this.invalid(name, `column(s) ${absent.map((c) => JSON.stringify(c)).join(", ")} missing from the table (autoCreate: true would add them)`);
-    }
-    await addColumns(this.conn, meta.target, columnTypesFrom(records, absent));
-    this.log.info({ table: name, columns: absent }, "added columns to target table");
-    fresh = (await this.describe(meta.target, false)) ?? fresh;
-    return fresh;
-  }
-
-  private async describe(target: TargetTable, useCache: boolean): Promise<TableMeta | undefined> {
-    const id = JSON.stringify([target.schema, target.table]);
-    const cached = useCache ? this.tables.get(id) : undefined;
-    if (cached) return cached;
-    const meta = await describeTable(this.conn, target);
-    if (meta) this.tables.set(id, meta);
-    else this.tables.delete(id);
-    return meta;
-  }
-
-  private invalid(table: string, message: string): SinkWriteError {
-    return new SinkWriteError("SINK_INVALID", this.opts.sinkId, table, message);
-  }
-}
-
-/** Key columns plus every column an upsert writes. */
-function neededColumns(plan: TablePlan, keyColumns: readonly string[]): Set<string> {
-  const needed = new Set<string>(plan.deletes.length || plan.upserts.length ? keyColumns : []);
-  for (const row of plan.upserts) for (const c of Object.keys(row)) needed.add(c);
-  return needed;
-}
-
-/** Every column the records mention (`types`, images, keys), in order of first mention: source order. */
-function columnsMentioned(records: readonly SinkRecord[]): string[] {
-  const seen = new Set<string>();
-  for (const { event } of records) {
-    for (const row of [event.types, event.after, event.before, event.key]) {
-      for (const c of Object.keys(row ?? {})) seen.add(c);
-    }
-  }
-  return [...seen];
-}
-
-/** Groups upsert rows by their set of present, writable columns (in table order), in order of first appearance. */
-function byColumnSet(rows: readonly Row[], meta: TableMeta): Array<readonly [string[], Row[]]> {
-  const groups = new Map<string, { columns: string[]; rows: Row[] }>();
-  for (const row of rows) {
-    const columns = [...meta.columns].filter(([c, m]) => !m.generated && Object.hasOwn(row, c)).map(([c]) => c);
-    const sig = JSON.stringify(columns);
-    let g = groups.get(sig);
-    if (!g) groups.set(sig, (g = { columns, rows: [] }));
-    g.rows.push(row);
-  }
-  return [...groups.values()].map((g) => [g.columns, g.rows] as const);
 }

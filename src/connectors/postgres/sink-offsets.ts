@@ -4,12 +4,9 @@
  * same transaction as the data, which is what makes replays idempotent.
  */
 import type pg from "pg";
+import type { SinkCheckpoint } from "../shared/sql-sink-writer.js";
 
-/** A sink's checkpoint: last applied JetStream stream sequence and the writer's lease epoch. */
-export interface SinkCheckpoint {
-  seq: number;
-  epoch: number;
-}
+export type { SinkCheckpoint };
 
 /** Serializes concurrent first-time creation by several sinks (CREATE … IF NOT EXISTS can race). */
 const CREATE_LOCK = 7_310_575_213_948_134_001n;

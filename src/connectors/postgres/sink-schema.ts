@@ -5,8 +5,8 @@
  * statement of the sink uses.
  */
 import type pg from "pg";
-import type { JsonValue } from "../../events/change-event.js";
 import type { SinkRecord, TargetTable } from "./coalesce.js";
+import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/sink-table.js";
 import { inferSqlType, sqlTypeFor } from "./type-map.js";
 
 /** Quotes an identifier: `"…"` with inner quotes doubled (names may hold spaces, dots, capitals, quotes). */
@@ -31,16 +31,11 @@ export interface ColumnMeta {
   identityAlways: boolean;
 }
 
-/** A target table as the catalog describes it. */
-export interface TableMeta {
-  target: TargetTable;
-  /** Columns in attnum order. */
-  columns: Map<string, ColumnMeta>;
-  /** Primary key columns (in index order), if any. */
-  primaryKey: string[] | undefined;
-  /** Column sets of every valid, non-partial, column-only unique index (the primary key included). */
-  uniqueKeys: string[][];
-}
+/**
+ * A target table as the catalog describes it: columns in attnum order; unique keys are the
+ * valid, non-partial, column-only unique indexes (ON CONFLICT can infer only those).
+ */
+export type TableMeta = SinkTableMeta<ColumnMeta>;
 
 /** Reads a table's description, or undefined when there is no such (plain or partitioned) table. */
 export async function describeTable(client: pg.ClientBase, target: TargetTable): Promise<TableMeta | undefined> {
@@ -87,40 +82,12 @@ export async function describeTable(client: pg.ClientBase, target: TargetTable):
   };
 }
 
-/** Whether ON CONFLICT (keyColumns) has a unique index to infer (column order does not matter). */
-export function hasUniqueKey(meta: TableMeta, keyColumns: readonly string[]): boolean {
-  const want = [...keyColumns].sort().join("\u0000");
-  return meta.uniqueKeys.some((k) => [...k].sort().join("\u0000") === want);
-}
-
 /**
  * The SQL type for each named column, from the records' source `types` (sqlTypeFor) where
  * one names it, else inferred from its first non-null value (inferSqlType).
  */
 export function columnTypesFrom(records: readonly SinkRecord[], columns: Iterable<string>): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const col of columns) {
-    let typname: string | undefined;
-    let sample: JsonValue = null;
-    for (const { event } of records) {
-      typname ??= event.types?.[col];
-      if (sample === null) sample = event.after?.[col] ?? event.key[col] ?? event.before?.[col] ?? null;
-      if (typname !== undefined) break;
-    }
-    out.set(col, typname !== undefined ? sqlTypeFor(typname) : inferSqlType(sample));
-  }
-  return out;
-}
-
-/** Every column the records mention (`types`, images, keys), in order of first mention: source order. */
-export function columnsMentioned(records: readonly SinkRecord[]): string[] {
-  const seen = new Set<string>();
-  for (const { event } of records) {
-    for (const row of [event.types, event.after, event.before, event.key]) {
-      for (const c of Object.keys(row ?? {})) seen.add(c);
-    }
-  }
-  return [...seen];
+  return sharedColumnTypesFrom(records, columns, sqlTypeFor, inferSqlType);
 }
 
 /** CREATE SCHEMA/TABLE IF NOT EXISTS with the given column types and primary key. */
