@@ -19,6 +19,7 @@ export const ErrorCodes = {
   SINK_INVALID: { retryable: false, http: 422 },
   NATS_UNAVAILABLE: { retryable: true, http: 503 },
   PUBLISH_FAILED: { retryable: true, http: 503 },
+  TRANSFORM_FAILED: { retryable: true, http: 500 },
   INTERNAL: { retryable: true, http: 500 },
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -208,6 +208,20 @@ export const configSchema = z
       .strict()
       .default({})
       .describe("How often readers and sinks persist their positions"),
+    transform: z
+      .object({
+        threads: z
+          .number()
+          .int()
+          .min(0)
+          .max(64)
+          .default(1)
+          .describe("Threads that evaluate transformers (JSON parsing and JSONata) beside the node's main thread; 0: evaluate on the main thread. Started on first use"),
+        minBatch: z.number().int().min(1).default(16).describe("Smallest batch of events handed to a transform thread; smaller batches are cheaper to evaluate in place"),
+      })
+      .strict()
+      .default({})
+      .describe("Where transformers run"),
     log: z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info").describe("Lowest level written (JSON lines on stdout)") })
       .strict()

@@ -6,6 +6,7 @@ import type { ControlPlane } from "../nats/control-plane.js";
 import type { PositionStore } from "../nats/positions.js";
 import type { Metrics } from "../metrics/metrics.js";
 import type { Lease } from "../nats/lease.js";
+import type { TransformPool } from "../transform/transform-pool.js";
 
 export interface WorkDeps {
   nc: NatsConnection;
@@ -17,6 +18,8 @@ export interface WorkDeps {
   log: Logger;
   metrics: Metrics;
   nodeId: string;
+  /** the node's transform threads (transformers hand large batches to them); none: evaluate in place */
+  transformPool?: TransformPool;
   /**
    * Announces reader activity on `tributary.probe.<stream>` (core NATS, fire and forget):
    * "start" after fencing, "active" after each successful checkpoint, "stop" after a graceful

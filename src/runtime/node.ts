@@ -17,6 +17,7 @@ import { Metrics } from "../metrics/metrics.js";
 import { buildAdmin } from "../admin/server.js";
 import { sinks, sources } from "../connectors/registry.js";
 import { TransformerWorker } from "../transform/transformer-worker.js";
+import { TransformPool } from "../transform/transform-pool.js";
 import { SinkWorker } from "./sink-worker.js";
 import { ActorHost } from "./actor-host.js";
 import { Supervisor, type PlacementPolicy } from "./supervisor.js";
@@ -65,6 +66,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
   }
   const leases = new LeaseStore(cp.leases, nodeId);
   const positions = new PositionStore(cp.positions, nodeId);
+  const transformPool = new TransformPool(cfg.transform.threads, cfg.transform.minBatch);
 
   const workFor = (ref: ActorRef, spec: StreamSpec, d: WorkDeps): Work => {
     if (ref.kind === "stream") return sources[spec.source.type](d);
@@ -97,6 +99,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
           log: alog,
           metrics,
           nodeId,
+          transformPool,
           probe: (event, position, at) => {
             if (nc.isClosed()) return;
             nc.publish(cp.names.probeSubject(spec.id), JSON.stringify({ node: nodeId, actor: actorId(ref), epoch: lease.epoch, event, position, t: at ?? Date.now() }));
@@ -150,6 +153,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       leaseWatch.stop();
       membership.stop();
       await heartbeat.stop();
+      await transformPool.close();
       await admin.close().catch(() => undefined);
       await nc.drain().catch(() => undefined);
       log.info("drained; bye");

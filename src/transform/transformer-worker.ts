@@ -9,17 +9,17 @@
  * filter that kept it) is published with the input's bytes, not encoded again; metrics and
  * the checkpoint boundary are updated once per batch, not per event.
  */
-import type { ChangeEvent } from "../events/change-event.js";
 import type { TransformerSpec } from "../config/index.js";
 import { positionKey } from "../nats/names.js";
 import { ensureJetStream } from "../nats/data-plane.js";
 import { Checkpointer } from "../runtime/checkpointer.js";
 import { EventPublisher } from "../runtime/event-publisher.js";
-import { StreamReader } from "../runtime/stream-consumer.js";
+import { StreamReader, type ConsumedMsg } from "../runtime/stream-consumer.js";
 import { sendToDlq } from "../runtime/dlq.js";
 import type { WorkDeps } from "../runtime/deps.js";
 import type { Work, WorkControl } from "../runtime/work.js";
 import { compileTransformer } from "./jsonata-transformer.js";
+import { transformBatch, type BatchOutcome } from "./transform-batch.js";
 
 /** Position of a consumer of a JetStream stream: the last sequence fully handled. */
 export interface SeqPosition {
@@ -29,8 +29,6 @@ export interface SeqPosition {
 /** Fixed-width so that string order is sequence order (EventPublisher compares strings). */
 export const seqPos = (seq: number): string => String(seq).padStart(16, "0");
 
-const dec = new TextDecoder();
-
 export class TransformerWorker implements Work {
   constructor(private readonly d: WorkDeps, private readonly t: TransformerSpec) {}
 
@@ -39,6 +37,7 @@ export class TransformerWorker implements Work {
     const names = d.cp.names;
     const actor = `transformer-${t.name}`;
     const fn = compileTransformer(t.name, t.jsonata);
+    const pool = d.transformPool;
     const fenced = await d.positions.fence<SeqPosition>(positionKey({ kind: "transformer", stream: d.spec.id, name: t.name }), d.lease.epoch);
     const cdc = names.cdcStream(d.spec.id);
     await ensureJetStream(d.nc, { name: cdc, subjects: [names.cdcFilter(d.spec.id)], maxAgeMs: d.spec.maxAge, replicas: d.cfg.nats.replicas });
@@ -72,41 +71,44 @@ export class TransformerWorker implements Work {
     d.log.info({ from: handled + 1, epoch: d.lease.epoch }, "transformer started");
     const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
     reader.interruptOn(Promise.race([ctl.stopping, aborted]));
+    // reads the next batch and evaluates it (in a transform thread when it is large)
+    const evaluate = async (): Promise<{ batch: ConsumedMsg[]; res: BatchOutcome }> => {
+      const batch = await reader.batch(256, 5, 500);
+      if (batch.length === 0) return { batch, res: { items: [] } };
+      const datas = batch.map((m) => m.data);
+      return { batch, res: pool?.worthIt(batch.length) ? await pool.run(t.name, t.jsonata, datas) : await transformBatch(fn, datas) };
+    };
+    let ahead: Promise<{ batch: ConsumedMsg[]; res: BatchOutcome }> | undefined;
     try {
       while (!ctl.isStopping()) {
         if (pub.chain.error) throw pub.chain.error;
-        const batch = await reader.batch(256, 5, 500);
+        const { batch, res } = await (ahead ?? evaluate());
+        // the next batch is read and evaluated while this one is published (a failure
+        // surfaces when it is awaited; the catch only keeps it from counting as unhandled)
+        ahead = ctl.isStopping() ? undefined : evaluate();
+        ahead?.catch(() => undefined);
+        if (batch.length === 0) {
+          await cpr.maybe(pub.acked);
+          continue;
+        }
         let published = 0;
         let dropped = 0;
-        let lastTs: number | undefined;
-        for (const m of batch) {
-          let ev: ChangeEvent;
-          try {
-            ev = JSON.parse(dec.decode(m.data)) as ChangeEvent;
-          } catch (err) {
-            await this.dlq(m, `unreadable event (not JSON): ${(err as Error).message}`);
-            continue;
-          }
-          const r = await fn.apply(ev);
-          if (r.kind === "error") {
-            await this.dlq(m, r.message);
-          } else if (r.kind === "drop") {
+        for (let i = 0; i < batch.length; i++) {
+          const m = batch[i]!;
+          const o = res.items[i]!;
+          if (o.kind === "dead") {
+            await this.dlq(m, o.message);
+          } else if (o.kind === "drop") {
             dropped++;
           } else {
-            const out = r.value as unknown as ChangeEvent;
-            // the input itself (identity, or a filter that let it through): its bytes are the output
-            const same = out === ev;
-            const schema = typeof out.source?.schema === "string" ? out.source.schema : ev.source.schema;
-            const table = typeof out.source?.table === "string" ? out.source.table : ev.source.table;
-            if (out.key === undefined) out.key = ev.key;
-            if (out.source === undefined) out.source = ev.source;
-            await pub.publish(subjectOf(schema, table), out, seqPos(m.seq), { "Tributary-Source-Seq": String(m.seq) }, same ? m.data : undefined);
+            const enc = { op: o.op, schema: o.schema, table: o.table, keyJson: o.keyJson, json: o.json ?? m.data };
+            await pub.publishEncoded(subjectOf(o.schema, o.table), enc, seqPos(m.seq), { "Tributary-Source-Seq": String(m.seq) });
             published++;
           }
-          if (typeof ev.source?.ts_ms === "number") lastTs = ev.source.ts_ms;
         }
+        const lastTs = res.lastTs;
         // everything in the batch is handled once the outputs so far are acked
-        if (batch.length) cpr.boundary(pub.count, { seq: batch[batch.length - 1]!.seq });
+        cpr.boundary(pub.count, { seq: batch[batch.length - 1]!.seq });
         if (published) d.metrics.eventsPublished.inc({ stream: d.spec.id, actor }, published);
         if (dropped) d.metrics.eventsDropped.inc({ stream: d.spec.id, actor, reason: "filter" }, dropped);
         if (lastTs !== undefined) d.metrics.lagSeconds.set({ stream: d.spec.id, actor }, (Date.now() - lastTs) / 1000);
@@ -116,6 +118,8 @@ export class TransformerWorker implements Work {
       await pub.drain();
       await cpr.maybe(pub.acked, true);
     } finally {
+      // a batch read ahead is dropped unpublished (the checkpoint never covered it)
+      await ahead?.catch(() => undefined);
       if (reader.staleDropped) d.metrics.eventsDropped.inc({ stream: d.spec.id, actor, reason: "stale-epoch" }, reader.staleDropped);
       await reader.close();
       pub.close();

@@ -1,0 +1,126 @@
+/**
+ * Transform threads shared by every transformer actor of a node (config `transform.threads`).
+ * A transformer hands a batch of raw payloads to `run` and gets every event's outcome back,
+ * in order; the thread does the JSON parsing and JSONata evaluation (transform-batch.ts), so
+ * the node's main thread — which also runs readers, sinks and the NATS client — is free for
+ * the rest. Small batches are cheaper to evaluate in place than to pass to a thread; the
+ * caller decides (`worthIt`).
+ *
+ * Threads start on first use, so a node whose streams are idle spends no memory on them.
+ * A thread that dies fails the batches it held (their actors restart from their checkpoints,
+ * as after any error) and is replaced on the next call.
+ */
+import { Worker } from "node:worker_threads";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { TributaryError } from "../errors.js";
+import type { BatchOutcome } from "./transform-batch.js";
+import type { ThreadRequest } from "./transform-thread.js";
+
+interface Pending {
+  resolve: (r: BatchOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * The compiled thread script: next to this module, or — when this module runs from the
+ * TypeScript sources (tests) — in the build output. null when neither exists.
+ */
+export function threadScript(): URL | null {
+  const here = new URL("./transform-thread.js", import.meta.url);
+  if (existsSync(fileURLToPath(here))) return here;
+  const built = fileURLToPath(import.meta.url).replace(/\/src\/transform\/transform-pool\.ts$/, "/dist/src/transform/transform-thread.js");
+  return built.endsWith(".js") && existsSync(built) ? new URL(`file://${built}`) : null;
+}
+
+const YOUNG_MB = 8;
+
+export class TransformPool {
+  private readonly threads: Array<Thread | undefined>;
+  private readonly script: URL | null;
+  private nextId = 1;
+  private closed = false;
+
+  /**
+   * @param size threads (0: every batch is evaluated by the caller)
+   * @param minBatch smallest batch worth passing to a thread
+   */
+  constructor(size: number, readonly minBatch = 16, script: URL | null = threadScript()) {
+    this.script = size > 0 ? script : null;
+    this.threads = new Array(this.script ? size : 0).fill(undefined);
+  }
+
+  /** True when a batch of `n` events should go to a thread. */
+  worthIt(n: number): boolean {
+    return this.threads.length > 0 && n >= this.minBatch && !this.closed;
+  }
+
+  /** Evaluates the transformer `name` (JSONata `expr`) over the payloads in a thread. */
+  run(name: string, expr: string, datas: readonly Uint8Array[]): Promise<BatchOutcome> {
+    if (this.closed) return Promise.reject(new TributaryError("TRANSFORM_FAILED", "the transform threads are closed"));
+    const t = this.pick();
+    let size = 0;
+    for (const d of datas) size += d.length;
+    const buf = new Uint8Array(size);
+    const offs = new Uint32Array(datas.length + 1);
+    let at = 0;
+    for (let i = 0; i < datas.length; i++) {
+      buf.set(datas[i]!, at);
+      at += datas[i]!.length;
+      offs[i + 1] = at;
+    }
+    const id = this.nextId++;
+    const req: ThreadRequest = { id, name, expr, buf, offs };
+    return new Promise<BatchOutcome>((resolve, reject) => {
+      t.pending.set(id, { resolve, reject });
+      t.worker.postMessage(req, [buf.buffer, offs.buffer]);
+    });
+  }
+
+  /** Stops every thread; batches in flight fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t?.worker.terminate()));
+  }
+
+  /** The least busy thread, started if needed. */
+  private pick(): Thread {
+    let best = -1;
+    for (let i = 0; i < this.threads.length; i++) {
+      const t = this.threads[i];
+      if (!t) return this.start(i);
+      if (best < 0 || t.pending.size < this.threads[best]!.pending.size) best = i;
+    }
+    return this.threads[best]!;
+  }
+
+  private start(i: number): Thread {
+    // a small young generation: a batch's garbage is short-lived, and the node's memory
+    // budget (docs/performance.md) is shared with the main thread
+    const worker = new Worker(this.script!, { name: `tributary-transform-${i}`, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+    worker.unref();
+    const t: Thread = { worker, pending: new Map() };
+    const fail = (why: string) => {
+      if (this.threads[i] === t) this.threads[i] = undefined;
+      const err = new TributaryError("TRANSFORM_FAILED", `transform thread ${i} ${why}`);
+      for (const p of t.pending.values()) p.reject(err);
+      t.pending.clear();
+    };
+    worker.on("message", (m: { id: number; result?: BatchOutcome; error?: string }) => {
+      const p = t.pending.get(m.id);
+      if (!p) return;
+      t.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new TributaryError("TRANSFORM_FAILED", `transform thread ${i}: ${m.error}`));
+      else p.resolve(m.result!);
+    });
+    worker.on("error", (err) => fail(`failed: ${err.message}`));
+    worker.on("exit", (code) => fail(`exited (code ${code})`));
+    this.threads[i] = t;
+    return t;
+  }
+}
