@@ -17,9 +17,18 @@ import { encodeEventPos } from "../src/connectors/postgres/position.js";
 import { keyOf, makeEvent, shapeOf, toRow } from "../src/connectors/postgres/event-builder.js";
 import type { ColumnType } from "../src/connectors/postgres/type-map.js";
 import { rowText } from "./workload.js";
+import { cpuSecondsOf } from "./services.js";
 
-/** Rows decoded per second (first change to last commit) by the raw library, with no publishing. */
-export async function decodeCeiling(url: string, slot: string, publication: string, expected: number, timeoutMs = 300_000): Promise<number> {
+export interface DecodeCeiling {
+  /** rows decoded per second (first change to last commit) */
+  eps: number;
+  /** CPU µs per row of this process (the library's decoding) and of all postgres processes (the walsender) */
+  client_us: number;
+  postgres_us: number;
+}
+
+/** Rows decoded per second by the raw library with no publishing, and its CPU per row. */
+export async function decodeCeiling(url: string, slot: string, publication: string, expected: number, timeoutMs = 300_000): Promise<DecodeCeiling> {
   const service = new LogicalReplicationService(
     { connectionString: url, options: SESSION_OPTIONS } as pg.ClientConfig,
     { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
@@ -44,6 +53,8 @@ export async function decodeCeiling(url: string, slot: string, publication: stri
     });
     service.on("error", reject);
   });
+  const c0 = process.cpuUsage();
+  const pg0 = cpuSecondsOf("postgres");
   void service.subscribe(plugin, slot).catch(() => undefined);
   try {
     await done;
@@ -51,7 +62,8 @@ export async function decodeCeiling(url: string, slot: string, publication: stri
     await service.stop().catch(() => undefined);
     service.removeAllListeners();
   }
-  return rows / ((t1 - t0) / 1000);
+  const c1 = process.cpuUsage(c0);
+  return { eps: rows / ((t1 - t0) / 1000), client_us: (c1.user + c1.system) / rows, postgres_us: ((cpuSecondsOf("postgres") - pg0) * 1e6) / rows };
 }
 
 const BENCH_TYPES: Record<string, string> = { id: "int8", account: "text", amount: "numeric", status: "text", note: "text", updated_at: "timestamptz" };

@@ -118,11 +118,16 @@ export class BenchNode {
     clearTimeout(t);
   }
 
-  /** The CPU profile the node wrote on exit, if profiling was on. */
-  profileFile(): string | undefined {
+  /**
+   * The CPU profiles the node wrote on exit, if profiling was on: the main thread's and
+   * any worker thread's (transform threads), by thread id (file CPU.<date>.<time>.<pid>.<tid>.<n>.cpuprofile).
+   */
+  profileFiles(): { main?: string; threads: string[] } {
     const dir = this.o.cpuProfDir;
-    if (!dir || !existsSync(dir)) return undefined;
-    const f = readdirSync(dir).filter((x) => x.endsWith(".cpuprofile")).sort().pop();
-    return f ? join(dir, f) : undefined;
+    if (!dir || !existsSync(dir)) return { threads: [] };
+    const mine = readdirSync(dir).filter((x) => x.endsWith(".cpuprofile") && x.includes(`.${this.pid}.`)).sort();
+    const tid = (f: string) => Number(f.split(".").at(-3));
+    const main = mine.find((f) => tid(f) === 0);
+    return { main: main ? join(dir, main) : undefined, threads: mine.filter((f) => tid(f) !== 0).map((f) => join(dir, f)) };
   }
 }

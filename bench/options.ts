@@ -33,6 +33,8 @@ export interface BenchOptions {
   transformer: string;
   /** log level of the benchmarked node @default warn */
   nodeLogLevel: string;
+  /** the node's `transform.threads` (0: transformers on the main thread) @default the node's default */
+  transformThreads?: number;
 }
 
 export const SCENARIOS = ["ceilings", "reader", "pipeline", "lag", "idle"] as const;
@@ -76,8 +78,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     natsUrl: env.NATS_URL ?? "nats://127.0.0.1:4222",
     pgBase: env.TEST_PG_URL ?? env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432",
     nodeLogLevel: get("node-log", "BENCH_NODE_LOG") ?? "warn",
+    transformThreads: threads(get("transform-threads", "BENCH_TRANSFORM_THREADS")),
     transformer: transformerName(get("transformer", "BENCH_TRANSFORMER") ?? "filter"),
   };
+}
+
+function threads(v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`bench: --transform-threads must be a whole number >= 0, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function transformerName(t: string): string {

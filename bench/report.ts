@@ -57,6 +57,17 @@ const ROWS: Array<[string, string, number]> = [
   ["pipeline_node_cores", "pipeline run: node process CPU, cores", 2],
   ["pipeline_nats_cores", "pipeline run: nats-server CPU, cores", 2],
   ["pipeline_postgres_cores", "pipeline run: all postgres processes CPU, cores", 2],
+  ["pipeline_machine_us", "pipeline run: whole machine CPU per event, µs", 1],
+  ["pipeline_node_us", "  of which the node process, µs", 1],
+  ["pipeline_nats_us", "  of which nats-server, µs", 1],
+  ["pipeline_postgres_us", "  of which postgres (inserts, walsender, sink upserts), µs", 1],
+  ["floor_transport_client_us", "floor: two JetStream hops (2 publishes, 2 consumes), client CPU per event, µs", 1],
+  ["floor_transport_nats_us", "floor: the same hops, nats-server CPU per event, µs", 1],
+  ["floor_transform_us", "floor: JSON.parse + one JSONata evaluation per event, µs", 1],
+  ["floor_decode_client_us", "floor: raw pgoutput decoding per row (pg-logical-replication), µs", 1],
+  ["floor_us", "floor: sum of the above + postgres per event, µs", 1],
+  ["floor_eps", "floor: cores / floor = most events/s the machine can carry", 0],
+  ["pipeline_floor_ratio", "pipeline / floor", 2],
 ];
 
 export interface Results {
@@ -77,8 +88,8 @@ export function buildResults(runs: Figures[], env: Environment, extra: Record<st
 }
 
 /**
- * Where the pipeline is bound: the slowest stage, and whether the node's one JavaScript
- * thread (which runs reader, transformer and sink alike) was saturated.
+ * Where the pipeline is bound: the slowest stage, whether the node's main thread was
+ * saturated, and the cost floor of the machine.
  */
 export function bottleneck(f: Figures): string {
   const stages: Array<[string, number]> = [
@@ -93,10 +104,13 @@ export function bottleneck(f: Figures): string {
   const nodeCores = f.pipeline_node_cores ?? 0;
   const rates = stages.map(([n, v]) => `${n} ${fmt(v)}`).join(", ");
   const cpu = `node ${cores("pipeline_node_cores")} cores, nats-server ${cores("pipeline_nats_cores")}, postgres ${cores("pipeline_postgres_cores")}, whole machine ${cores("pipeline_machine_cores")} of ${f.machine_cpus ?? "?"}`;
+  const floor = Number.isFinite(f.floor_eps)
+    ? ` Cost floor: the work no implementation of this design can skip — two JetStream hops per event through Tributary's own pipelined client path (${fmt(f.floor_transport_client_us, 1)} µs client + ${fmt(f.floor_transport_nats_us, 1)} µs nats-server), one JSON parse and JSONata evaluation (${fmt(f.floor_transform_us, 1)} µs), raw pgoutput decoding (${fmt(f.floor_decode_client_us, 1)} µs) and PostgreSQL's own CPU (${fmt(f.pipeline_postgres_us, 1)} µs) — costs ${fmt(f.floor_us, 1)} µs of CPU per event, so ${f.machine_cpus ?? "the"} cores carry at most ${fmt(f.floor_eps)} events/s even if everything else were free; the pipeline uses ${fmt(f.pipeline_machine_us, 1)} µs per event and reaches ${fmt((f.pipeline_floor_ratio ?? Number.NaN) * 100, 0)} % of that bound`
+    : "";
   if (nodeCores >= 0.8) {
-    return `the node's JavaScript thread, which runs all three stages, was saturated (${cpu}; the node's figure includes V8's GC threads). The stages run at the same pace (${rates} events/s; the slowest, ${name}, at ${fmt(eps)}), so the limit is the CPU time per event in that one thread — the profile below shows where it goes`;
+    return `the node's main JavaScript thread (${cpu}; the node's figure includes its transform thread and V8's GC threads). The main thread runs the reader, the sink, all NATS client work and the transformer's publishing; JSON parsing and JSONata of large batches run in a transform thread. Stage rates: ${rates} events/s; the slowest, ${name}, at ${fmt(eps)}. The main thread's profile below shows where its time goes.${floor}`;
   }
-  return `slowest stage: ${name} at ${fmt(eps)} events/s (stages: ${rates}); the node's thread was not saturated (${cpu}), so the wait is outside it (nats-server, PostgreSQL or the machine)`;
+  return `slowest stage: ${name} at ${fmt(eps)} events/s (stages: ${rates}); the node was not saturated (${cpu}), so the wait is outside it (nats-server, PostgreSQL or the machine).${floor}`;
 }
 
 function profileMarkdown(title: string, p: ProfileSummary): string {

@@ -7,12 +7,12 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--runs N] [--events N] [--only reader,pipeline,lag,idle,ceilings]
  *        [--transformer identity|filter|mask|stamp] [--lag-seconds S] [--lag-rates 1000,5000]
- *        [--idle-streams N] [--idle-seconds S] [--no-profile | --profile] [--out DIR]
+ *        [--idle-streams N] [--idle-seconds S] [--no-profile | --profile] [--out DIR] [--transform-threads N]
  * (environment: BENCH_QUICK=1, BENCH_RUNS, BENCH_EVENTS, BENCH_ONLY, NATS_URL, TEST_PG_URL ...)
  */
 import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { tmpdir, loadavg } from "node:os";
+import { tmpdir, loadavg, availableParallelism } from "node:os";
 import { parseOptions, wants, type BenchOptions } from "./options.js";
 import { natsConnect } from "./services.js";
 import { environment } from "./environment.js";
@@ -43,8 +43,17 @@ async function oneRun(o: BenchOptions, i: number): Promise<Figures> {
       reader_decode_ratio: r.reader_eps / r.decode_ceiling_eps,
       reader_publish_ratio: r.reader_eps / r.publish_ceiling_eps,
       reader_cpu_s: r.reader_cpu_s,
+      floor_transport_client_us: r.floor.transport_client_us,
+      floor_transport_nats_us: r.floor.transport_nats_us,
+      floor_transform_us: r.floor.transform_us,
+      floor_decode_client_us: r.floor.decode_client_us,
+      decode_postgres_us: r.floor.decode_postgres_us,
+      relay_eps: r.floor.relay_eps,
     });
   }
+  // the cost floor needs pieces of both scenarios: the hops, transform and decode from the
+  // reader scenario's ceilings, the database's own CPU per event from the pipeline run
+  const floorPieces = [f.floor_transport_client_us, f.floor_transport_nats_us, f.floor_transform_us, f.floor_decode_client_us];
   const rss: number[] = [];
   if (wants(o, "pipeline")) {
     log(`run ${i}: pipeline at saturation (${o.events} changes)`);
@@ -59,6 +68,10 @@ async function oneRun(o: BenchOptions, i: number): Promise<Figures> {
       pipeline_postgres_cores: p.cpu_s.postgres / p.cpu_s.wall,
       pipeline_machine_cores: p.cpu_s.machine / p.cpu_s.wall,
       pipeline_insert_s: p.insert_s,
+      pipeline_node_us: (p.cpu_s.node * 1e6) / p.events,
+      pipeline_nats_us: (p.cpu_s.nats_server * 1e6) / p.events,
+      pipeline_postgres_us: (p.cpu_s.postgres * 1e6) / p.events,
+      pipeline_machine_us: (p.cpu_s.machine * 1e6) / p.events,
     });
     rss.push(p.peak_rss_mb);
   }
@@ -71,6 +84,11 @@ async function oneRun(o: BenchOptions, i: number): Promise<Figures> {
       f[`lag_max_ms_at_${rateKey(rate)}`] = l.max_ms;
       rss.push(l.peak_rss_mb);
     }
+  }
+  if (f.pipeline_postgres_us !== undefined && floorPieces.every((x) => x !== undefined)) {
+    f.floor_us = floorPieces.reduce((a, b) => a! + b!, 0)! + f.pipeline_postgres_us;
+    f.floor_eps = (availableParallelism() * 1e6) / f.floor_us;
+    f.pipeline_floor_ratio = f.pipeline_eps! / f.floor_eps;
   }
   if (rss.length) f.peak_rss_mb = Math.max(...rss);
   if (wants(o, "idle")) {
@@ -95,7 +113,8 @@ async function main(): Promise<void> {
   if (o.profile && wants(o, "pipeline")) {
     log("profiled pipeline run (node --cpu-prof; not counted in the figures)");
     const p = await pipelineScenario(o, log, mkdtempSync(join(tmpdir(), "tributary-prof-")));
-    if (p.profile) profiles.push([`Pipeline at saturation (${o.events} changes)`, summarizeProfile(p.profile)]);
+    if (p.profile) profiles.push([`Pipeline at saturation (${o.events} changes): the node's main thread`, summarizeProfile(p.profile)]);
+    for (const [i, f] of (p.threadProfiles ?? []).entries()) profiles.push([`Pipeline at saturation: transform thread ${i}`, summarizeProfile(f)]);
   }
   if (o.profile && wants(o, "reader")) {
     log("profiled reader run (node --cpu-prof; not counted in the figures)");
@@ -107,6 +126,7 @@ async function main(): Promise<void> {
   const config = {
     transformer: o.transformer,
     transformer_jsonata: TRANSFORMERS[o.transformer],
+    transform_threads: o.transformThreads ?? "node default",
     events: o.events,
     update_share: o.updateShare,
     lag_seconds: o.lagSeconds,

@@ -26,7 +26,9 @@ export interface PipelineResult {
   /** CPU seconds per process group over the run, and the run's wall seconds */
   cpu_s: { node: number; nats_server: number; postgres: number; machine: number; wall: number };
   insert_s: number;
+  /** CPU profile of the node's main thread, and of its transform threads */
   profile?: string;
+  threadProfiles?: string[];
 }
 
 async function sinkSeq(w: World): Promise<number> {
@@ -80,7 +82,7 @@ export async function pipelineScenario(o: BenchOptions, log: (m: string) => void
     const eps = plan.events / wall;
     log(`  pipeline ${Math.round(eps)} events/s; stages reader ${Math.round(stage.reader)}, transformer ${Math.round(stage.transformer)}, sink ~${Math.round(stage.sink)}; peak RSS ${Math.max(peakRss, mem.hwm).toFixed(0)} MB; CPU s node ${cpu.node.toFixed(1)} nats ${cpu.nats_server.toFixed(1)} pg ${cpu.postgres.toFixed(1)} over ${wall.toFixed(1)} s`);
     await node.stop();
-    return { pipeline_eps: eps, peak_rss_mb: Math.max(peakRss, mem.hwm), events: plan.events, stage_eps: stage, cpu_s: cpu, insert_s: insertS, profile: node.profileFile() };
+    return { pipeline_eps: eps, peak_rss_mb: Math.max(peakRss, mem.hwm), events: plan.events, stage_eps: stage, cpu_s: cpu, insert_s: insertS, profile: node.profileFiles().main, threadProfiles: node.profileFiles().threads };
   } finally {
     await node?.stop();
     await nc.close();

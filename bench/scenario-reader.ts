@@ -10,7 +10,8 @@ import { BenchNode } from "./node-proc.js";
 import { adminQuery, natsConnect, streamState, until, uniqueName } from "./services.js";
 import { createWorld, PUBLICATION, STREAM_ID } from "./setup.js";
 import { decodeCeiling, publishCeiling, samplePayloads } from "./ceilings.js";
-import { saturate } from "./workload.js";
+import { saturate, TRANSFORMERS } from "./workload.js";
+import { transformCost, transportFloor } from "./floor.js";
 import type { BenchOptions } from "./options.js";
 
 export interface ReaderResult {
@@ -20,6 +21,8 @@ export interface ReaderResult {
   publish_ceiling_nodedup_eps: number;
   reader_catchup_incl_start_s: number;
   reader_cpu_s: number;
+  /** cost floor pieces, CPU µs per event (floor.ts) */
+  floor: { transport_client_us: number; transport_nats_us: number; transform_us: number; decode_client_us: number; decode_postgres_us: number; relay_eps: number };
   events: number;
   profile?: string;
 }
@@ -41,13 +44,16 @@ export async function readerScenario(o: BenchOptions, log: (m: string) => void, 
 
     const decode = await decodeCeiling(w.src.url, ceilSlot, PUBLICATION, plan.events);
     await adminQuery(o.pgBase, `SELECT pg_drop_replication_slot($1)`, [ceilSlot]).catch(() => undefined);
-    log(`  decode ceiling ${Math.round(decode)} rows/s`);
+    log(`  decode ceiling ${Math.round(decode.eps)} rows/s (${decode.client_us.toFixed(1)} µs/row client, ${decode.postgres_us.toFixed(1)} µs/row postgres)`);
 
     const payloads = samplePayloads(plan.events, STREAM_ID);
     const subj = `${w.cluster}.benchpub.x`;
     const pubDedup = await publishCeiling(nc, `${w.cluster}_PUBCEIL1`, subj, payloads, true);
     const pubRaw = await publishCeiling(nc, `${w.cluster}_PUBCEIL2`, subj, payloads, false);
     log(`  publish ceiling ${Math.round(pubDedup)} msgs/s with Nats-Msg-Id, ${Math.round(pubRaw)} without`);
+    const transport = await transportFloor(nc, payloads);
+    const transform = await transformCost(payloads, TRANSFORMERS[o.transformer]!);
+    log(`  floor: two JetStream hops ${transport.client_us.toFixed(1)} µs client + ${transport.nats_us.toFixed(1)} µs nats-server per event; transform ${transform.toFixed(1)} µs`);
 
     const cdc = new Names(w.cluster).cdcStream(STREAM_ID);
     node = new BenchNode({ config: w.config, cpuProfDir });
@@ -64,9 +70,17 @@ export async function readerScenario(o: BenchOptions, log: (m: string) => void, 
     log(`  reader ${Math.round(eps)} events/s (${inclStart.toFixed(1)} s including node start, ${cpu.toFixed(1)} CPU s)`);
     await node.stop();
     return {
-      profile: node.profileFile(),
+      profile: node.profileFiles().main,
       reader_eps: eps,
-      decode_ceiling_eps: decode,
+      decode_ceiling_eps: decode.eps,
+      floor: {
+        transport_client_us: transport.client_us,
+        transport_nats_us: transport.nats_us,
+        transform_us: transform,
+        decode_client_us: decode.client_us,
+        decode_postgres_us: decode.postgres_us,
+        relay_eps: transport.relay_eps,
+      },
       publish_ceiling_eps: pubDedup,
       publish_ceiling_nodedup_eps: pubRaw,
       reader_catchup_incl_start_s: inclStart,

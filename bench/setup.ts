@@ -30,6 +30,7 @@ export function baseConfig(o: BenchOptions, cluster: string, streams: unknown[])
     nats: { servers: [o.natsUrl] },
     node: { id: `${cluster}-n1` },
     log: { level: o.nodeLogLevel },
+    ...(o.transformThreads === undefined ? {} : { transform: { threads: o.transformThreads } }),
     streams,
   };
 }

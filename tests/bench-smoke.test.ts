@@ -22,6 +22,14 @@ const FIGURES = [
   "decode_ceiling_eps",
   "idle_rss_mb_120_streams",
   "idle_cpu_pct_120_streams",
+  "pipeline_machine_us",
+  "floor_transport_client_us",
+  "floor_transport_nats_us",
+  "floor_transform_us",
+  "floor_decode_client_us",
+  "floor_us",
+  "floor_eps",
+  "pipeline_floor_ratio",
 ];
 
 describe("npm run bench --quick", () => {
@@ -56,6 +64,7 @@ describe("npm run bench --quick", () => {
       expect(md).toMatch(/^# Tributary benchmark/);
       expect(md).toMatch(/\| figure \| median \| min \| max \| target \| met \|/);
       for (const k of FIGURES) expect(md).toContain(`\`${k}\``);
+      expect(md).toMatch(/Cost floor: .* µs of CPU per event/);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
