@@ -4,8 +4,8 @@
  * position of the last event the stream holds; events at or before it are skipped, so a
  * restart from an older checkpoint never re-appends what is already there.
  *
- * Per event it does the least it can: one JSON encoding of the event (none when the caller
- * already has it), one of its key, and the header block written as one string
+ * Per event it does the least it can: one JSON encoding of the event (none through
+ * `publishEncoded`, for callers that already have it), one of its key, and the header block written as one string
  * (docs/performance.md).
  */
 import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
@@ -54,19 +54,15 @@ export class EventPublisher {
     return this.tailPos;
   }
 
-  /**
-   * Publishes unless the stream already holds `pos`. Returns false when skipped.
-   * `encoded`: the event's JSON bytes when the caller already has them (a transformer that
-   * passed its input through unchanged), to skip encoding it again.
-   */
-  async publish(subject: string, event: ChangeEvent, pos: string, extra?: Record<string, string>, encoded?: Uint8Array): Promise<boolean> {
+  /** Publishes unless the stream already holds `pos`. Returns false when skipped. */
+  async publish(subject: string, event: ChangeEvent, pos: string, extra?: Record<string, string>): Promise<boolean> {
     if (this.tailPos !== null && pos <= this.tailPos) {
       this.skipped++;
       return false;
     }
     return this.publishEncoded(
       subject,
-      { op: event.op, schema: event.source.schema, table: event.source.table, keyJson: JSON.stringify(event.key), json: encoded ?? JSON.stringify(event) },
+      { op: event.op, schema: event.source.schema, table: event.source.table, keyJson: JSON.stringify(event.key), json: JSON.stringify(event) },
       pos,
       extra,
     );

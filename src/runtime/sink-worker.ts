@@ -75,8 +75,7 @@ export class SinkWorker implements Work {
       ctl.ready();
       ctl.progress({ seq: applied.seq });
       d.log.info({ from: applied.seq + 1, input: input.stream, epoch: d.lease.epoch }, "sink started");
-      const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
-      reader.interruptOn(Promise.race([ctl.stopping, aborted]));
+      reader.interruptOn(ctl.ended);
       while (!ctl.isStopping()) {
         const batch = await reader.batch(s.batchMaxRows, s.batchMaxWait, 500);
         if (batch.length === 0 || ctl.signal.aborted) continue;

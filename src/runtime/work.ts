@@ -15,6 +15,8 @@ export interface WorkControl {
   /** resolves when a graceful stop is requested: stop intake, await acks, final checkpoint, return */
   readonly stopping: Promise<void>;
   readonly isStopping: () => boolean;
+  /** resolves at the first of a stop request or an abort (what loops wait on besides their own failure) */
+  readonly ended: Promise<void>;
   /** the source is connected and events flow */
   ready(): void;
   /** the latest checkpointed position (for /v1/actors) */
@@ -36,6 +38,8 @@ export function workActor(factory: WorkFactory) {
     let requestStop!: () => void;
     let stopRequested = false;
     const stopping = new Promise<void>((r) => (requestStop = r));
+    const aborted = new Promise<void>((r) => abort.signal.addEventListener("abort", () => r(), { once: true }));
+    const ended = Promise.race([stopping, aborted]);
     receive((e) => {
       if (e.type === "STOP") {
         stopRequested = true;
@@ -46,6 +50,7 @@ export function workActor(factory: WorkFactory) {
       signal: abort.signal,
       stopping,
       isStopping: () => stopRequested || abort.signal.aborted,
+      ended,
       ready: () => !abort.signal.aborted && sendBack({ type: "WORK.READY" } satisfies WorkEvent),
       progress: (position) => !abort.signal.aborted && sendBack({ type: "WORK.PROGRESS", position } satisfies WorkEvent),
     };
@@ -69,6 +74,25 @@ export function workActor(factory: WorkFactory) {
     );
     return () => abort.abort();
   });
+}
+
+/**
+ * The first failure of a work's background parts (source callbacks, timers): `fail(e)` sets
+ * `halted` and rejects `failed`, which the work's main loop races with `ctl.ended`. Later
+ * failures are ignored; the work also sets `halted` itself when it stops intake.
+ */
+export class FailLatch {
+  halted = false;
+  readonly failed: Promise<never>;
+  private reject!: (e: unknown) => void;
+  constructor() {
+    this.failed = new Promise<never>((_, reject) => (this.reject = reject));
+    this.failed.catch(() => undefined); // observed by the loop's race; never unhandled
+  }
+  readonly fail = (e: unknown): void => {
+    this.halted = true;
+    this.reject(e);
+  };
 }
 
 /** Resolves after `ms`, or when the signal aborts. */

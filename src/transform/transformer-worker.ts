@@ -69,8 +69,7 @@ export class TransformerWorker implements Work {
     ctl.ready();
     ctl.progress({ seq: handled });
     d.log.info({ from: handled + 1, epoch: d.lease.epoch }, "transformer started");
-    const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
-    reader.interruptOn(Promise.race([ctl.stopping, aborted]));
+    reader.interruptOn(ctl.ended);
     // reads the next batch and evaluates it (in a transform thread when it is large)
     const evaluate = async (): Promise<{ batch: ConsumedMsg[]; res: BatchOutcome }> => {
       const batch = await reader.batch(256, 5, 500);

@@ -15,7 +15,7 @@ import type { Checkpointer } from "../../runtime/checkpointer.js";
 import type { EventPublisher } from "../../runtime/event-publisher.js";
 import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
-import type { Work, WorkControl } from "../../runtime/work.js";
+import { FailLatch, type Work, type WorkControl } from "../../runtime/work.js";
 import { BinlogSource, HEARTBEAT_MS, type BinlogItem, type BinlogStart } from "./binlog-source.js";
 import { binaryLogs, describeTable, inspectServer, type ServerInfo, type TableInfo } from "./catalog.js";
 import { connectionOptions, isBinlogGone, redactUrl, sourceError } from "./connection.js";
@@ -172,14 +172,8 @@ export class MysqlReader implements Work {
   /** Follows the binlog until stopped, aborted or failed. */
   private async stream(server: ServerInfo, from: MysqlCheckpoint, pub: EventPublisher, cpr: Checkpointer<MysqlCheckpoint>, ctl: WorkControl, conn: Connection): Promise<void> {
     const { d, src } = this;
-    let failed: ((e: unknown) => void) | undefined;
-    const failure = new Promise<never>((_, reject) => (failed = reject));
-    failure.catch(() => undefined);
-    let halted = false;
-    const fail = (e: unknown) => {
-      halted = true;
-      failed?.(e);
-    };
+    const latch = new FailLatch();
+    const fail = latch.fail;
     const start: BinlogStart = server.gtid && from.gtid ? { gtid: from.gtid } : { file: from.file, pos: from.pos };
     const byDb: Record<string, string[]> = {};
     for (const s of this.shapes.values()) (byDb[s.schema] ??= []).push(s.table);
@@ -200,7 +194,7 @@ export class MysqlReader implements Work {
       let tx: OpenTx | null = null;
       for (;;) {
         const item = await source.queue.take();
-        if (item === undefined || halted) return;
+        if (item === undefined || latch.halted) return;
         switch (item.kind) {
           case "begin":
             tx = { file: item.file, offset: item.offset, gtid: item.gtid, tsMs: item.tsMs, index: 0 };
@@ -225,19 +219,18 @@ export class MysqlReader implements Work {
     };
 
     const ticker = setInterval(() => {
-      if (halted) return;
+      if (latch.halted) return;
       if (pub.chain.error) return fail(pub.chain.error);
       if (source.silentMs > SILENCE_LIMIT_MS) return fail(new TributaryError("SOURCE_UNAVAILABLE", `no binlog event or heartbeat from MySQL source ${redactUrl(src.url)} for ${Math.round(source.silentMs / 1000)} s; reconnecting`));
       cpr.maybe(pub.acked).catch(fail);
     }, Math.max(50, Math.min(1000, d.cfg.checkpoint.interval)));
-    const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
     source.start();
     const consumer = consume().catch(fail);
     try {
-      await Promise.race([failure, ctl.stopping, aborted]);
+      await Promise.race([latch.failed, ctl.ended]);
       if (ctl.signal.aborted) return;
       // graceful: stop intake, await acks, final checkpoint, close
-      halted = true;
+      latch.halted = true;
       await source.stop();
       await consumer;
       await pub.drain();
@@ -247,7 +240,7 @@ export class MysqlReader implements Work {
     } catch (err) {
       throw toTributaryError(err, "SOURCE_UNAVAILABLE");
     } finally {
-      halted = true;
+      latch.halted = true;
       clearInterval(ticker);
       await source.stop();
     }

@@ -14,7 +14,7 @@ import type { Checkpointer } from "../../runtime/checkpointer.js";
 import type { EventPublisher } from "../../runtime/event-publisher.js";
 import { openReaderOutput } from "../../runtime/reader-output.js";
 import type { WorkDeps } from "../../runtime/deps.js";
-import type { Work, WorkControl } from "../../runtime/work.js";
+import { FailLatch, type Work, type WorkControl } from "../../runtime/work.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
 import { encodeEvent, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
@@ -181,14 +181,8 @@ export class PostgresReader implements Work {
     const keyCache = new Map<string, string[]>();
     let tx: { lsn: string; xid: number; tsMs: number; index: number; posPrefix: string; meta: EventMeta } | null = null;
     let read = 0; // events published since the last commit, for the metric
-    let failed: ((e: unknown) => void) | undefined;
-    const failure = new Promise<never>((_, reject) => (failed = reject));
-    failure.catch(() => undefined);
-    let halted = false;
-    const fail = (e: unknown) => {
-      halted = true;
-      failed?.(e);
-    };
+    const latch = new FailLatch();
+    const fail = latch.fail;
 
     const publish = async (relationOid: number, s: RelationShape, op: Op, before: Row | null, after: Row | null, key: Row) => {
       const meta = tx!.meta;
@@ -198,7 +192,7 @@ export class PostgresReader implements Work {
     };
 
     service.on("data", async (_lsn: string, msg: Pgoutput.Message) => {
-      if (halted || ctl.isStopping()) return;
+      if (latch.halted || ctl.isStopping()) return;
       try {
         switch (msg.tag) {
           case "relation": {
@@ -271,7 +265,7 @@ export class PostgresReader implements Work {
     });
     let lastHeartbeatAdvance = performance.now();
     service.on("heartbeat", async (lsn: string, _ts: number, shouldRespond: boolean) => {
-      if (halted) return;
+      if (latch.halted) return;
       try {
         const committed = cpr.committed!;
         const idle = tx === null && cpr.idle && pub.acked === pub.count;
@@ -289,17 +283,17 @@ export class PostgresReader implements Work {
     service.on("error", (err: unknown) => fail(sourceError(err, this.src.url)));
 
     const ticker = setInterval(() => {
-      if (halted) return;
+      if (latch.halted) return;
       if (pub.chain.error) return fail(pub.chain.error);
       cpr.maybe(pub.acked).catch(fail);
     }, Math.max(50, Math.min(1000, d.cfg.checkpoint.interval)));
     const statusTicker = setInterval(() => {
-      if (!halted && cpr.committed && !service.isStop()) service.acknowledge(cpr.committed.lsn).catch(() => undefined);
+      if (!latch.halted && cpr.committed && !service.isStop()) service.acknowledge(cpr.committed.lsn).catch(() => undefined);
     }, 10_000);
 
     const replication = service.subscribe(plugin, this.slot, from.lsn).then(
       () => {
-        if (!halted && !ctl.isStopping()) fail(new TributaryError("SOURCE_UNAVAILABLE", `replication connection to ${redact(this.src.url)} ended`));
+        if (!latch.halted && !ctl.isStopping()) fail(new TributaryError("SOURCE_UNAVAILABLE", `replication connection to ${redact(this.src.url)} ended`));
       },
       (err) => fail(sourceError(err, this.src.url)),
     );
@@ -309,12 +303,11 @@ export class PostgresReader implements Work {
       ctl.ready();
     });
 
-    const aborted = new Promise<void>((r) => ctl.signal.addEventListener("abort", () => r(), { once: true }));
     try {
-      await Promise.race([failure, ctl.stopping, aborted]);
+      await Promise.race([latch.failed, ctl.ended]);
       if (ctl.signal.aborted) return;
       // graceful: stop intake, await acks, final checkpoint (which acknowledges the LSN), close
-      halted = true;
+      latch.halted = true;
       await pub.drain();
       await cpr.maybe(pub.acked, true);
       d.log.info({ position: cpr.committed }, "reader stopped gracefully");
@@ -322,7 +315,7 @@ export class PostgresReader implements Work {
     } catch (err) {
       throw toTributaryError(err, "SOURCE_UNAVAILABLE");
     } finally {
-      halted = true;
+      latch.halted = true;
       clearInterval(ticker);
       clearInterval(statusTicker);
       await service.stop().catch(() => undefined);
