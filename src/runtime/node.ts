@@ -41,6 +41,8 @@ export interface RunningNode {
   adminUrl: string;
   supervisor: Supervisor;
   membership: Membership;
+  /** the node's transform threads (ADR 0006) */
+  transformPool: TransformPool;
   log: Logger;
   /** graceful: stop intake everywhere, hand off every actor, close; resolves when done */
   shutdown(reason: string): Promise<void>;
@@ -67,6 +69,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
   const leases = new LeaseStore(cp.leases, nodeId);
   const positions = new PositionStore(cp.positions, nodeId);
   const transformPool = new TransformPool(cfg.transform.threads, cfg.transform.minBatch);
+  if (transformPool.scriptMissing) log.warn("transform.threads is set but the compiled transform thread (dist/src/transform/transform-thread.js) is missing: transformers evaluate on the main thread; run npm run build");
 
   const workFor = (ref: ActorRef, spec: StreamSpec, d: WorkDeps): Work => {
     if (ref.kind === "stream") return sources[spec.source.type](d);
@@ -197,5 +200,5 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
   adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
   await heartbeat.beat();
   log.info({ admin: adminUrl, cluster: cfg.cluster, streams: sup.streams().length }, "node started");
-  return { id: nodeId, nc, cp, admin, adminUrl, supervisor: sup, membership, log, shutdown };
+  return { id: nodeId, nc, cp, admin, adminUrl, supervisor: sup, membership, transformPool, log, shutdown };
 }

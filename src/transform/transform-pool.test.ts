@@ -61,16 +61,27 @@ describe("transform batches (main thread and transform threads)", () => {
   it("fails the batches a dead thread held, and starts a new thread for the next", async () => {
     pool = new TransformPool(1, 1);
     await pool.run("t", "$", [event(1, "c")]); // thread started
-    const thread = (pool as unknown as { threads: Array<{ worker: { terminate(): Promise<number> } }> }).threads[0]!;
     const inFlight = pool.run("t", "$", Array.from({ length: 5000 }, (_, i) => event(i, "c")));
-    await thread.worker.terminate();
+    await pool.kill(0);
     await expect(inFlight).rejects.toMatchObject({ code: "TRANSFORM_FAILED", message: expect.stringMatching(/transform thread 0 exited/) });
     const again = await pool.run("t", "$", [event(9, "c")]);
     expect(again.items[0]).toMatchObject({ kind: "emit", keyJson: '{"id":9}' });
   });
 
+  it("starts another thread only when the running ones are busy", async () => {
+    pool = new TransformPool(2, 1);
+    for (let i = 0; i < 5; i++) await pool.run("t", "$", [event(i, "c")]);
+    expect(pool.running).toBe(1);
+    await Promise.all(Array.from({ length: 4 }, (_, i) => pool!.run("t", "$", [event(i, "c")])));
+    expect(pool.running).toBe(2);
+  });
+
   it("evaluates in place when it has no threads or the batch is small", async () => {
     expect(new TransformPool(0).worthIt(1000)).toBe(false);
+    // threads asked for but no compiled thread script: in place, and the node can say so
+    const noScript = new TransformPool(1, 16, null);
+    expect(noScript.worthIt(1000)).toBe(false);
+    expect(noScript.scriptMissing).toBe(true);
     pool = new TransformPool(1, 16);
     expect(pool.worthIt(15)).toBe(false);
     expect(pool.worthIt(16)).toBe(true);

@@ -47,12 +47,12 @@ export class TransformPool {
   private closed = false;
 
   /**
-   * @param size threads (0: every batch is evaluated by the caller)
+   * @param requested threads (0: every batch is evaluated by the caller)
    * @param minBatch smallest batch worth passing to a thread
    */
-  constructor(size: number, readonly minBatch = 16, script: URL | null = threadScript()) {
-    this.script = size > 0 ? script : null;
-    this.threads = new Array(this.script ? size : 0).fill(undefined);
+  constructor(private readonly requested: number, readonly minBatch = 16, script: URL | null = threadScript()) {
+    this.script = requested > 0 ? script : null;
+    this.threads = new Array(this.script ? requested : 0).fill(undefined);
   }
 
   /** True when a batch of `n` events should go to a thread. */
@@ -88,15 +88,39 @@ export class TransformPool {
     await Promise.all(this.threads.map((t) => t?.worker.terminate()));
   }
 
-  /** The least busy thread, started if needed. */
+  /** The least busy running thread; a new one only when every running thread is busy. */
   private pick(): Thread {
-    let best = -1;
+    let best: Thread | undefined;
+    let free = -1;
     for (let i = 0; i < this.threads.length; i++) {
       const t = this.threads[i];
-      if (!t) return this.start(i);
-      if (best < 0 || t.pending.size < this.threads[best]!.pending.size) best = i;
+      if (!t) free = free < 0 ? i : free;
+      else if (!best || t.pending.size < best.pending.size) best = t;
     }
-    return this.threads[best]!;
+    if (best && (best.pending.size === 0 || free < 0)) return best;
+    return this.start(free);
+  }
+
+  /** Threads running now (started on demand, replaced after a failure). */
+  get running(): number {
+    return this.threads.filter(Boolean).length;
+  }
+
+  /** Batches handed to threads and not yet answered. */
+  get pending(): number {
+    let n = 0;
+    for (const t of this.threads) n += t?.pending.size ?? 0;
+    return n;
+  }
+
+  /** True when threads were asked for but the compiled thread script is missing (evaluation stays in place). */
+  get scriptMissing(): boolean {
+    return this.requested > 0 && this.script === null;
+  }
+
+  /** Stops thread `i` as a crash would (tests: a dead thread must cost no event). */
+  async kill(i = 0): Promise<void> {
+    await this.threads[i]?.worker.terminate();
   }
 
   private start(i: number): Thread {
