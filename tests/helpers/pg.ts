@@ -1,50 +1,22 @@
 /** Test databases on the machine's real PostgreSQL: unique names, dropped afterwards. */
-import pg from "pg";
+import type pg from "pg";
+import { adminQuery as adminQueryAt, createDb as createBenchDb, uniqueName, type BenchDb } from "../../bench/services.js";
 
 export const PG_BASE = process.env.TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432";
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`.toLowerCase();
-}
+export { uniqueName };
 
-export async function adminQuery(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: `${PG_BASE}/postgres` });
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
-}
+/** Runs one statement on the maintenance database. */
+export const adminQuery = (sql: string, params: unknown[] = []): Promise<pg.QueryResult> => adminQueryAt(PG_BASE, sql, params);
 
-export interface TestDb {
-  name: string;
-  url: string;
-  client: pg.Client;
+export interface TestDb extends BenchDb {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
-  drop(): Promise<void>;
 }
 
+/** A database with a unique name and one open client; drop() removes it with its replication slots. */
 export async function createDb(prefix: string): Promise<TestDb> {
-  const name = uniqueName(prefix);
-  await adminQuery(`CREATE DATABASE ${name}`);
-  const url = `${PG_BASE}/${name}`;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  client.on("error", () => undefined);
-  return {
-    name,
-    url,
-    client,
-    query: (sql, params) => client.query(sql, params),
-    async drop() {
-      await client.end().catch(() => undefined);
-      await adminQuery(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [name]).catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 200));
-      await adminQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, [name]).catch(() => undefined);
-      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
-    },
-  };
+  const db = await createBenchDb(PG_BASE, prefix);
+  return Object.assign(db, { query: <R extends pg.QueryResultRow>(sql: string, params?: unknown[]) => db.client.query<R>(sql, params) });
 }
 
 /** Every row of a table as canonical JSON text, ordered by the given key columns. */
