@@ -84,6 +84,26 @@ describe("partition key range split", () => {
     }
   });
 
+  it("feed ranges: one iterator per child range sees disjoint halves; a pre-split range spans both", async () => {
+    const r = await rig();
+    try {
+      const all = await write(r, 0, 30);
+      const [whole] = await r.container.getFeedRanges();
+      r.fake.split("db", "c");
+      const ranges = await r.container.getFeedRanges();
+      expect(ranges).toHaveLength(2);
+      const halves = await Promise.all(ranges.map(async (fr) =>
+        itemsOf(await drain(r.container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(fr) }))).map((d) => d.id)));
+      expect(halves[0]!.length).toBeGreaterThan(0);
+      expect(halves[1]!.length).toBeGreaterThan(0);
+      expect([...halves[0]!, ...halves[1]!].sort()).toEqual([...all].sort());
+      const spanning = itemsOf(await drain(r.container.items.getChangeFeedIterator<Doc>({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning(whole!) })));
+      expect(spanning.map((d) => d.id).sort()).toEqual([...all].sort());
+    } finally {
+      await r.stop();
+    }
+  });
+
   it.each([
     ["V1", undefined],
     ["V2", 2],
