@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CosmosClient, type Container, ErrorResponse } from "@azure/cosmos";
+import { ChangeFeedStartFrom, CosmosClient, type Container, ErrorResponse } from "@azure/cosmos";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { caAgent, FakeCosmos, makeTestCa, MAX_DOC_BYTES, type TestTls } from "./index.js";
 
@@ -141,6 +141,29 @@ describe("document rules", () => {
       const noKey = await c.items.create({ id: "z" });
       expect(noKey.statusCode).toBe(201);
       expect(fake.documents("db", "c-ab-2").map((d) => d.id).sort()).toEqual(["x", "x", "y", "z"]);
+    } finally {
+      client.dispose();
+      await fake.stop();
+    }
+  });
+
+  it("a recreated container gets a new _rid and the SDK refuses its old continuation token", async () => {
+    const fake = await FakeCosmos.start();
+    const client = new CosmosClient({ endpoint: fake.endpoint, key: fake.masterKey });
+    try {
+      const c = await container(client);
+      await c.items.create({ id: "a", pk: "p" });
+      const it = c.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Beginning() });
+      const token = (await it.readNext()).continuationToken;
+      const oldRid = (await c.read()).resource!._rid;
+      await c.delete();
+      expect((await caught(c.read())).code).toBe(404);
+      const again = await container(client);
+      expect((await again.read()).resource!._rid).not.toBe(oldRid);
+      const resumed = again.items.getChangeFeedIterator({ changeFeedStartFrom: ChangeFeedStartFrom.Continuation(token) });
+      await expect(resumed.readNext()).rejects.toThrow(/continuation token is not for the current container/i);
+      await again.database.delete();
+      expect((await caught(again.database.read())).code).toBe(404);
     } finally {
       client.dispose();
       await fake.stop();

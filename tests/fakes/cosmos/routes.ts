@@ -39,7 +39,11 @@ export function route(ctx: RouteContext, req: RouteRequest): Reply {
     if (m === "GET") return list("Databases", [...ctx.account.databases.values()].map((d) => d.resource()));
   } else if (s0 === "dbs" && db !== undefined && s2 === undefined) {
     if (m === "GET") return ok(ctx.account.database(db).resource());
-    if (m === "DELETE") return deleted(ctx.account.database(db) && ctx.account.databases.delete(db));
+    if (m === "DELETE") {
+      ctx.account.database(db); // 404 when missing
+      ctx.account.databases.delete(db);
+      return { status: 204 };
+    }
   } else if (s0 === "dbs" && db !== undefined && s2 === "colls" && coll === undefined) {
     const d = ctx.account.database(db);
     if (m === "POST") return createContainer(d, json(req));
@@ -48,7 +52,10 @@ export function route(ctx: RouteContext, req: RouteRequest): Reply {
     const c = ctx.account.container(db, coll);
     if (s4 === undefined) {
       if (m === "GET") return ok(c.resource());
-      if (m === "DELETE") return deleted(c.db.containers.delete(coll));
+      if (m === "DELETE") {
+        c.db.containers.delete(coll);
+        return { status: 204 };
+      }
     } else if (s4 === "pkranges" && id === undefined && m === "GET") {
       return pkRanges(c);
     } else if (s4 === "docs" && id === undefined) {
@@ -62,10 +69,6 @@ export function route(ctx: RouteContext, req: RouteRequest): Reply {
 
 function ok(body: unknown, headers: Record<string, string> = {}): Reply {
   return { status: 200, body, headers };
-}
-
-function deleted(_done: unknown): Reply {
-  return { status: 204 };
 }
 
 function list(name: string, items: Doc[]): Reply {
