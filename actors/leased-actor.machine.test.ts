@@ -1,7 +1,7 @@
 // Every state and transition of the leased-actor machine, with fake side effects and xstate's
 // SimulatedClock: exact state values, exact delays (one millisecond before a timer nothing has
 // moved, at the timer it has), so removing a transition or changing a delay fails a test.
-import { describe, it, expect } from "vitest";
+import { afterEach, describe, it, expect } from "vitest";
 import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
 import {
   createLeasedActorMachine,
@@ -61,7 +61,29 @@ class SteppingClock extends SimulatedClock {
 }
 
 const never = <T>() => new Promise<T>(() => undefined);
-const flush = () => new Promise((r) => setImmediate(r));
+/** Lets the answers in flight arrive: a few turns of the event loop. */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+}
+/**
+ * Delivers a fake lease store's answer on a later turn of the event loop, as a reply from a
+ * socket would be: a machine that renewed in a tight loop then spins visibly instead of
+ * starving the event loop in microtasks.
+ */
+function overTheWire<T>(answer: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) =>
+    answer.then(
+      (v) => setImmediate(() => resolve(v)),
+      (e: unknown) => setImmediate(() => reject(e)),
+    ),
+  );
+}
+
+/** Every actor a test started, stopped after it so no timer or loop outlives the test. */
+const started: { stop(): void }[] = [];
+afterEach(() => {
+  for (const a of started.splice(0)) a.stop();
+});
 
 /** Exact state value while running. */
 const running = (lease: string, work: unknown = { active: "running" }) => ({ running: { lease: { valid: lease }, work } });
@@ -90,9 +112,9 @@ function start(input: Partial<LeasedActorInput> = {}) {
   };
   const machine = createLeasedActorMachine<TestLease>().provide({
     actors: {
-      acquireLease: fromPromise(({ input }) => (h.acquired.push(input.id), h.acquire())),
-      renewLease: fromPromise(({ input }) => (h.renewed.push(input.lease), h.renew(input.lease))),
-      releaseLease: fromPromise(({ input }) => (h.released.push(input.lease), h.release(input.lease))),
+      acquireLease: fromPromise(({ input }) => (h.acquired.push(input.id), overTheWire(h.acquire()))),
+      renewLease: fromPromise(({ input }) => (h.renewed.push(input.lease), overTheWire(h.renew(input.lease)))),
+      releaseLease: fromPromise(({ input }) => (h.released.push(input.lease), overTheWire(h.release(input.lease)))),
       work: fromCallback(({ sendBack, receive, input }) => {
         h.works.push(input);
         h.send = (e) => sendBack(e);
@@ -112,6 +134,7 @@ function start(input: Partial<LeasedActorInput> = {}) {
     input: { id: "stream.s", kind: "stream", stream: "s", leaseTtlMs: TTL, now: () => clock.now(), wallNow: () => WALL0 + clock.now(), ...input },
   });
   actor.start();
+  started.push(actor);
   const advance = (ms: number) => clock.advance(ms);
   const send = async (e: Parameters<typeof actor.send>[0]) => {
     actor.send(e);
@@ -264,6 +287,7 @@ describe("leased actor machine: the lease region", () => {
     await advance(1);
     expect(value()).toBe("lost");
     expect(context().lastError).toBe(SELF_FENCED);
+    expect(SELF_FENCED).toMatch(/deadline.*self-fenced/);
     expect(context().lastErrorAt).toBe(wallAt(5000 + DEADLINE));
   });
 
@@ -514,6 +538,7 @@ describe("leased actor machine: stopping", () => {
     expect(h.workEnds).toBe(1);
     expect(h.released).toHaveLength(1);
     expect(context().lastError).toBe(DRAIN_TIMED_OUT);
+    expect(DRAIN_TIMED_OUT).toMatch(/graceful stop timed out/);
     expect(context().lastErrorAt).toBe(wallAt(5000));
   });
 

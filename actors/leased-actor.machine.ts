@@ -106,13 +106,14 @@ const reported = ({ event }: { event: { error: ActorFailure } }): ActorFailure =
  */
 export function createLeasedActorMachine<L extends ActorLease>() {
   return setup({
+    // Stryker disable next-line ObjectLiteral: only carries TypeScript types; xstate never reads it at run time
     types: {
       input: {} as LeasedActorInput,
       context: {} as LeasedActorContext<L>,
       events: {} as WorkEvent | ControlEvent,
     },
+    // Stryker disable all: placeholders that give the side effects their types; the runtime and the tests always provide them
     actors: {
-      // Stryker disable all: placeholders that give the side effects their types; the runtime and the tests always provide them
       acquireLease: fromPromise<L, { id: string }>(async () => {
         throw new Error("acquireLease not provided");
       }),
@@ -121,8 +122,8 @@ export function createLeasedActorMachine<L extends ActorLease>() {
       }),
       releaseLease: fromPromise<boolean, { lease: L }>(async () => false),
       work: fromCallback<{ type: "STOP" }, { lease: L; id: string }>(() => () => undefined),
-      // Stryker restore all
     },
+    // Stryker restore all
     delays: {
       RENEW_INTERVAL: ({ context }) => Math.max(1, Math.floor(context.input.leaseTtlMs / 3)),
       LEASE_DEADLINE: ({ context }) => {
