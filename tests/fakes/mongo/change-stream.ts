@@ -29,7 +29,7 @@ function compileStage(stage: Doc): Stage {
   const name = Object.keys(stage)[0];
   if (name === "$match") return { match: new Query(promoteDoc(stage.$match as Doc)) };
   // mingo's $addFields/$set write nested paths into the input; give those stages a private copy.
-  return { agg: new Aggregator([stage]), clone: name !== "$project" };
+  return { agg: new Aggregator([promoteDoc(stage)]), clone: name !== "$project" };
 }
 
 function describeToken(ev: Doc): string {

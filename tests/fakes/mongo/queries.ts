@@ -81,7 +81,8 @@ export function project(doc: Doc, projection: Doc | undefined): Doc {
   if (!projection || Object.keys(projection).length === 0) return doc;
   let out: Doc;
   try {
-    out = new Query({}).find<Doc>([doc], projection).all()[0] ?? {};
+    // Promoted: mingo reads `{a: Int32(1)}` as a literal expression, not as an inclusion flag.
+    out = new Query({}).find<Doc>([doc], promoteDoc(projection)).all()[0] ?? {};
   } catch (err) {
     throw fail("BadValue", `invalid projection: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -38,6 +38,12 @@ export interface Fault {
   errmsg?: string;
 }
 
+/**
+ * What {@link FakeMongo.failNext} injects: an error reply, "close" (the connection is closed
+ * before the command runs) or "executeThenClose" (the command runs, its reply is lost).
+ */
+export type FaultSpec = Fault | "close" | "executeThenClose";
+
 /** One received command (hello/isMaster heartbeats are not recorded). */
 export interface LoggedCommand {
   name: string;
@@ -70,7 +76,7 @@ export class FakeMongo {
   private readonly core: ServerCore;
   private readonly runner: CommandRunner;
   private readonly connections = new Set<Connection>();
-  private readonly faults: Array<{ command: string; fault: Fault | "close"; remaining: number }> = [];
+  private readonly faults: Array<{ command: string; fault: FaultSpec; remaining: number }> = [];
   private readonly log: LoggedCommand[] = [];
   private connectionsTotal = 0;
   private commands = 0;
@@ -142,10 +148,12 @@ export class FakeMongo {
   }
 
   /**
-   * Makes the next `times` commands named `command` (e.g. "getMore", "insert") fail without
-   * running: with an error reply built from `fault`, or by closing the connection ("close").
+   * Makes the next `times` commands named `command` (e.g. "getMore", "insert") fail: with an
+   * error reply built from `fault` (command not run), by closing the connection before running
+   * it ("close"), or by running it and closing the connection instead of replying
+   * ("executeThenClose", to test that a retried write is not applied twice).
    */
-  failNext(command: string, fault: Fault | "close", times = 1): void {
+  failNext(command: string, fault: FaultSpec, times = 1): void {
     this.faults.push({ command: command.toLowerCase(), fault, remaining: times });
   }
 
@@ -161,9 +169,13 @@ export class FakeMongo {
     return dropCollection(this.core.store, this.core.log, parsed);
   }
 
-  /** Closes every client connection (the server keeps listening). */
+  /** Closes every client connection (the server keeps listening); their open transactions are discarded. */
   closeAllConnections(): void {
-    for (const c of this.connections) c.socket.destroy();
+    for (const c of this.connections) {
+      c.socket.destroy();
+      // Right away rather than on the async 'close' event, so a test sees it deterministically.
+      this.core.txns.connectionClosed(c.id);
+    }
   }
 
   /** Stops listening, closes all connections and wakes every waiting getMore. */
@@ -203,7 +215,7 @@ export class FakeMongo {
     });
   }
 
-  private takeFault(name: string): Fault | "close" | undefined {
+  private takeFault(name: string): FaultSpec | undefined {
     const i = this.faults.findIndex((f) => f.command === name.toLowerCase() && f.remaining > 0);
     if (i < 0) return undefined;
     const f = this.faults[i] as (typeof this.faults)[number];
@@ -234,7 +246,7 @@ export class FakeMongo {
     }
     let reply: Doc;
     try {
-      if (fault) throw new CommandError(fault.code, fault.codeName ?? codeNameOf(fault.code), fault.errmsg ?? "fault injected by FakeMongo", fault.errorLabels);
+      if (fault && fault !== "executeThenClose") throw new CommandError(fault.code, fault.codeName ?? codeNameOf(fault.code), fault.errmsg ?? "fault injected by FakeMongo", fault.errorLabels);
       reply = await this.runner.run(conn, req.db, req.body);
     } catch (err) {
       reply = err instanceof CommandError ? err.toReply() : { ok: 0, code: 1, codeName: "InternalError", errmsg: String(err) };
@@ -244,6 +256,7 @@ export class FakeMongo {
       reply.operationTime ??= now;
       reply.$clusterTime = { clusterTime: now, signature: { hash: ZERO_HASH, keyId: Long.ZERO } };
     }
+    if (fault === "executeThenClose") conn.socket.destroy();
     if (req.flags & FLAG_MORE_TO_COME || conn.socket.destroyed) return;
     let bytes: Buffer;
     try {
