@@ -5,6 +5,7 @@
  */
 import { MongoServerError, type ChangeStreamDocument, type Document, type ResumeToken } from "mongodb";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { eventually } from "../../helpers/in-process.js";
 import { changeStreamOpens, startFake, take, type FakeSetup, type Row } from "./fixtures.js";
 
 let setup: FakeSetup;
@@ -145,6 +146,17 @@ describe("scopes and start positions", () => {
     expect(((await take(resumed, 1)) as Ev[])[0]?.documentKey).toEqual({ _id: "next" });
     expect(data(resumed.resumeToken) > t2).toBe(true);
     await resumed.close();
+  });
+
+  test("a getMore waiting on an idle stream returns with the first event written, not at maxAwaitTimeMS", { timeout: 30_000 }, async () => {
+    const cs = coll().watch([], { maxAwaitTimeMS: 100_000 });
+    const pending = cs.next();
+    await eventually(() => setup.fake.commandLog.some((c) => c.name === "getMore"), 10_000, "the waiting getMore");
+    await coll().insertOne({ _id: "wake" });
+    expect(((await pending) as Ev).documentKey).toEqual({ _id: "wake" });
+    // One getMore: it was woken by the insert; a timed-out one would have been followed by another.
+    expect(setup.fake.commandLog.filter((c) => c.name === "getMore")).toHaveLength(1);
+    await cs.close();
   });
 });
 
