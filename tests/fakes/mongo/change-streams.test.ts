@@ -48,6 +48,24 @@ describe("events", () => {
     await cs.close();
   });
 
+  test("a pipeline update is described by a diff, with truncatedArrays for shortened arrays", async () => {
+    const cs = coll().watch([], fast);
+    await cs.tryNext();
+    await coll().insertOne({ _id: 1, arr: [1, 2, 3, 4], sub: { keep: 1, drop: 2, list: [{ a: 1 }, { a: 2 }] }, gone: true });
+    await coll().updateOne({ _id: 1 }, [
+      { $set: { arr: { $slice: ["$arr", 2] }, "sub.list": [{ a: 1 }, { a: 5 }, { a: 6 }], added: "x" } },
+      { $unset: ["gone", "sub.drop"] },
+    ]);
+    const [, upd] = (await take(cs, 2)) as Ev[];
+    expect(upd?.operationType).toBe("update");
+    expect(upd?.updateDescription).toEqual({
+      updatedFields: { "sub.list.1.a": 5, "sub.list.2": { a: 6 }, added: "x" },
+      removedFields: ["gone", "sub.drop"],
+      truncatedArrays: [{ field: "arr", newSize: 2 }],
+    });
+    await cs.close();
+  });
+
   test("fullDocument: updateLookup returns the document as it is when the event is read", async () => {
     const cs = coll().watch([], { ...fast, fullDocument: "updateLookup" });
     await cs.tryNext();

@@ -3,7 +3,7 @@
  * duplicate keys with ordered/unordered semantics, update operators, upserts, bulkWrite,
  * find options (sort, skip, limit, projection, batchSize with getMore) and aggregates.
  */
-import { MongoBulkWriteError, MongoServerError, ObjectId, type Document } from "mongodb";
+import { Double, Int32, MongoBulkWriteError, MongoServerError, ObjectId, type Document } from "mongodb";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { startFake, type FakeSetup, type Row } from "./fixtures.js";
 
@@ -96,6 +96,20 @@ describe("updates", () => {
     expect(await coll().find().sort({ _id: 1 }).toArray()).toEqual([{ _id: 2, replaced: true }, { _id: 4, g: 0, v: 10 }]);
   });
 
+  test("pipeline-style updates: a conditional 'only if newer' write, upsert, and untouched fields keep their BSON types", async () => {
+    const newer = (v: number, data: string) => [
+      { $replaceWith: { $cond: [{ $gte: [{ $ifNull: ["$v", -1] }, v] }, "$$ROOT", { _id: "$_id", v, data }] } },
+    ];
+    expect(await coll().updateOne({ _id: 1 }, newer(2, "two"), { upsert: true })).toMatchObject({ upsertedCount: 1 });
+    expect(await coll().updateOne({ _id: 1 }, newer(1, "stale"), { upsert: true })).toMatchObject({ matchedCount: 1, modifiedCount: 0 });
+    expect(await coll().updateOne({ _id: 1 }, newer(3, "three"), { upsert: true })).toMatchObject({ matchedCount: 1, modifiedCount: 1 });
+    expect(await coll().findOne({ _id: 1 })).toEqual({ _id: 1, v: 3, data: "three" });
+    const exact = setup.client.db("shop").collection<Row>("items", { promoteValues: false });
+    await exact.insertOne({ _id: 2, d: new Double(1), n: 1 });
+    await coll().updateOne({ _id: 2 }, [{ $set: { n: { $add: ["$n", 1] } } }]);
+    expect(await exact.findOne({ _id: 2 })).toEqual({ _id: new Int32(2), d: new Double(1), n: new Int32(2) });
+  });
+
   test("ordered bulkWrite with upserts, updates, replaces and deletes", async () => {
     await coll().insertMany([{ _id: 1, v: 1 }, { _id: 2, v: 2 }]);
     const r = await coll().bulkWrite(
@@ -141,5 +155,9 @@ describe("reads", () => {
     await coll().insertMany([{ k: "a", v: 1 }, { k: "b", v: 2 }, { k: "a", v: 3 }]);
     const r = await coll().aggregate([{ $match: { v: { $gt: 0 } } }, { $group: { _id: "$k", total: { $sum: "$v" } } }, { $sort: { _id: 1 } }]).toArray();
     expect(r).toEqual([{ _id: "a", total: 4 }, { _id: "b", total: 2 }]);
+    // A $set of a nested path in an aggregate must not leak into the stored documents.
+    await coll("nested").insertOne({ _id: 1, sub: { a: 1 } });
+    expect(await coll("nested").aggregate([{ $set: { "sub.b": 2 } }]).toArray()).toEqual([{ _id: 1, sub: { a: 1, b: 2 } }]);
+    expect(await coll("nested").findOne({ "sub.b": { $exists: true } })).toBeNull();
   });
 });

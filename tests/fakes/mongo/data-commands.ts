@@ -5,14 +5,14 @@
  */
 import { Long } from "mongodb";
 import { Aggregator } from "mingo";
-import { isPlainDoc, promote, type Doc } from "./bson-values.js";
+import { isPlainDoc, promote, promoteDoc, type Doc } from "./bson-values.js";
 import { ChangeStreamCursor } from "./change-stream.js";
 import { parseChangeStream } from "./change-stream-options.js";
 import { DEFAULT_FIRST_BATCH } from "./cursors.js";
 import { fail } from "./errors.js";
 import type { CommandContext, Handler } from "./context.js";
 import { docOption, intOption, project, select } from "./queries.js";
-import { nsString, viewOf, type Ns } from "./store.js";
+import { nsString, type Ns } from "./store.js";
 import { runDelete, runFindAndModify, runInsert, runUpdate } from "./writes.js";
 import { isEqual } from "mingo/util";
 
@@ -93,10 +93,10 @@ function aggregate(ctx: CommandContext): Doc {
   }
   if (typeof ctx.body.aggregate !== "string") throw fail("NotImplemented", "collection-less aggregate is not supported by the fake MongoDB");
   const ns = nsOf(ctx, "aggregate");
-  const views = [...ctx.target.scan(ns)].map(viewOf);
-  const agg = new Aggregator(promote(stages) as Doc[], {
-    collectionResolver: (name: string) => [...ctx.target.scan({ db: ctx.db, coll: name })].map(viewOf),
-  });
+  // Fresh promoted copies, not the cached views: mingo's $set/$addFields write into their input.
+  const fresh = (n: Ns): Doc[] => [...ctx.target.scan(n)].map((r) => promoteDoc(r.doc));
+  const agg = new Aggregator(promote(stages) as Doc[], { collectionResolver: (name: string) => fresh({ db: ctx.db, coll: name }) });
+  const views = fresh(ns);
   let results: Doc[];
   try {
     results = agg.run(views) as Doc[];

@@ -2,7 +2,8 @@
  * Dotted-path writes on exact BSON documents for the update operators, plus the change record
  * mongod's update system logs (its "v2 oplog diff"): a path that existed is logged as updated,
  * a path whose parents had to be created is logged once at the first created field with its
- * whole new subtree, and an unset path is logged as removed. From that record the fake builds
+ * whole new subtree, an unset path is logged as removed, and (pipeline updates only) a shortened
+ * array is logged as truncated. From that record the fake builds
  * the `updateDescription` of change events.
  */
 import { bsonEqual, getPath, isPlainDoc, type Doc } from "./bson-values.js";
@@ -13,10 +14,12 @@ export class UpdateLog {
   /** Paths whose (final) value goes into `updatedFields`. */
   readonly updated = new Set<string>();
   readonly removed: string[] = [];
+  /** Arrays that got shorter (only pipeline-style updates produce these, as in mongod). */
+  readonly truncated: Array<{ field: string; newSize: number }> = [];
 
   /** True if anything changed (false = the update was a no-op). */
   get changed(): boolean {
-    return this.updated.size > 0 || this.removed.length > 0;
+    return this.updated.size > 0 || this.removed.length > 0 || this.truncated.length > 0;
   }
 
   /** `{updatedFields, removedFields, truncatedArrays}` taken from the final document. */
@@ -29,7 +32,7 @@ export class UpdateLog {
       updatedFields[p] = getPath(finalDoc, p);
     }
     const removedFields = this.removed.filter((p) => !this.updated.has(p));
-    return { updatedFields, removedFields, truncatedArrays: [] };
+    return { updatedFields, removedFields, truncatedArrays: this.truncated.map((t) => ({ ...t })) };
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Write commands of the fake MongoDB server: insert, update, delete and findAndModify with
  * mongod's reply shapes (n, nModified, upserted, writeErrors with index) and ordered /
- * unordered semantics. Every document change goes through a DocTarget, so the same code runs
- * inside and outside transactions; no-op updates change nothing and log nothing, as in mongod.
+ * unordered semantics; updates by operators, replacement document or pipeline. Every document
+ * change goes through a DocTarget, so the same code runs inside and outside transactions;
+ * no-op updates change nothing and log nothing, as in mongod.
  */
 import { BSON, ObjectId } from "mongodb";
 import { bsonEqual, bsonType, idFirst, isPlainDoc, keyOf, promote, toNum, type Doc } from "./bson-values.js";
@@ -11,6 +12,7 @@ import { docOption, project, select } from "./queries.js";
 import type { DocRecord, Ns } from "./store.js";
 import type { DocChange, DocTarget } from "./targets.js";
 import { applyOperators, isOperatorUpdate } from "./update-ops.js";
+import { applyPipeline, isPipelineUpdate } from "./update-pipeline.js";
 import { setPath, UpdateLog } from "./update-paths.js";
 
 function showValue(v: unknown): string {
@@ -98,10 +100,13 @@ function seedFromQuery(q: Doc, into: Doc = {}): Doc {
   return into;
 }
 
+/** An update specification: operators, a replacement document, or a pipeline. */
+type UpdateSpec = Doc | Doc[];
+
 /** The new version of `pre` after update `u`, or undefined for a no-op. */
-function updated(pre: Doc, u: Doc): Omit<DocChange, "ns" | "key"> | undefined {
-  if (isOperatorUpdate(u)) {
-    const { doc, log } = applyOperators(pre, u, false);
+function updated(pre: Doc, u: UpdateSpec): Omit<DocChange, "ns" | "key"> | undefined {
+  if (isPipelineUpdate(u) || isOperatorUpdate(u)) {
+    const { doc, log } = isPipelineUpdate(u) ? applyPipeline(pre, u) : applyOperators(pre, u, false);
     if (!bsonEqual(doc._id, pre._id)) throw fail("ImmutableField", "Performing an update on the path '_id' would modify the immutable field '_id'");
     if (!log.changed) return undefined;
     return { op: "update", before: pre, after: doc, updateDescription: log.describe(doc) };
@@ -115,25 +120,25 @@ function updated(pre: Doc, u: Doc): Omit<DocChange, "ns" | "key"> | undefined {
 }
 
 /** The document an upsert inserts. */
-function upsertDoc(q: Doc, u: Doc): Doc {
+function upsertDoc(q: Doc, u: UpdateSpec): Doc {
   const seed = seedFromQuery(q);
-  if (isOperatorUpdate(u)) {
-    const { doc } = applyOperators(seed, u, true);
+  if (isPipelineUpdate(u) || isOperatorUpdate(u)) {
+    const { doc } = isPipelineUpdate(u) ? applyPipeline(seed, u) : applyOperators(seed, u, true);
     return idFirst("_id" in doc ? doc : { _id: new ObjectId(), ...doc });
   }
   const id = "_id" in u ? u._id : "_id" in seed ? seed._id : new ObjectId();
   return idFirst({ ...u, _id: id });
 }
 
-function checkUpdateSpec(u: unknown, multi: boolean): Doc {
-  if (Array.isArray(u)) throw fail("NotImplemented", "pipeline-style updates are not supported by the fake MongoDB");
+function checkUpdateSpec(u: unknown, multi: boolean): UpdateSpec {
+  if (isPipelineUpdate(u)) return u;
   if (!isPlainDoc(u)) throw fail("FailedToParse", "BSON field 'update.updates.u' is the wrong type, expected an object");
   if (multi && !isOperatorUpdate(u)) throw fail("FailedToParse", "multi update is not supported for replacement-style update");
   return u;
 }
 
 /** Updates one matched record; returns true if it changed. */
-function updateRecord(t: DocTarget, ns: Ns, rec: DocRecord, u: Doc): boolean {
+function updateRecord(t: DocTarget, ns: Ns, rec: DocRecord, u: UpdateSpec): boolean {
   const change = updated(rec.doc, u);
   if (!change) return false;
   t.write({ ns, key: keyOf(rec.doc._id), ...change });
