@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { ZodError } from "zod";
 import { configSchema, streamSchema, type Config, type StreamSpec } from "./schema.js";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 

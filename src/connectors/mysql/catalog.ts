@@ -5,8 +5,7 @@
  * Every refusal names the server (password redacted), the table or the setting, and the fix.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import { TributaryError } from "../../errors.js";
-import { redactUrl } from "./connection.js";
+import { TributaryError, redactUrl } from "../../base/index.js";
 
 /** Quotes an identifier with backticks (names may hold spaces, dots, backticks). */
 export const qi = (s: string): string => `\`${s.replace(/`/g, "``")}\``;

@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import type { JsonValue, Row } from "../../events/change-event.js";
+import type { JsonValue, Row } from "../../events/index.js";
 import { qualifiedName, quoteIdent, type ColumnMeta, type TableMeta } from "./sink-schema.js";
 import { toPgParam } from "./type-map.js";
 
