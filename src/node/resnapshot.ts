@@ -17,12 +17,9 @@
  * targets (empty them first if that matters).
  */
 import type { Logger } from "pino";
-import type { StreamSpec } from "../config/index.js";
 import { TributaryError } from "../base/index.js";
-import type { ControlPlane } from "../nats/control-plane.js";
-import { getJson, toJson } from "../nats/control-plane.js";
-import { actorId, positionKey } from "../nats/names.js";
-import type { PositionValue } from "../nats/positions.js";
+import type { StreamSpec } from "../config/index.js";
+import { actorId, getJson, positionKey, toJson, type ControlPlane, type PositionValue } from "../nats/index.js";
 import { listStreams, putStream } from "./streams-store.js";
 
 /** How requestSnapshot runs. */
