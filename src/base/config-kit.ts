@@ -8,7 +8,7 @@ import { z } from "zod";
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** Parses "1.5s" / "200ms" / 250 into milliseconds; returns undefined when malformed. */
-export function parseDuration(v: string | number): number | undefined {
+function parseDuration(v: string | number): number | undefined {
   if (typeof v === "number") return Number.isFinite(v) && v >= 0 ? v : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(v);
   if (!m) return undefined;

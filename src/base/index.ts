@@ -3,4 +3,4 @@ export { ErrorCodes, TributaryError, toTributaryError, type ErrorCode } from "./
 export { redactUrl } from "./redact.js";
 export { sleep, backoff } from "./time.js";
 export { loggerOptions } from "./log.js";
-export { duration, parseDuration, tokenName } from "./config-kit.js";
+export { duration, tokenName } from "./config-kit.js";

@@ -37,7 +37,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
 }
 
 /** Formats zod issues as "path: message (got value)" lines. */
-export function formatIssues(err: ZodError, input: unknown): string[] {
+function formatIssues(err: ZodError, input: unknown): string[] {
   return err.issues.flatMap((i) => {
     // zod reports unknown keys at the parent object; name each key's own path instead of dumping the parent
     if (i.code === "unrecognized_keys") return i.keys.map((k) => `${[...i.path, k].join(".")}: unknown field (not in the schema; check the spelling)`);

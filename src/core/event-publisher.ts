@@ -15,7 +15,7 @@ import type { SourceChange } from "./source.js";
 /** Header carrying the writer's lease epoch (consumers drop a stale writer's events by it). */
 export const HDR_EPOCH = "Tributary-Epoch";
 /** Header carrying the event's source position (the tail check on restart reads it). */
-export const HDR_POS = "Tributary-Pos";
+const HDR_POS = "Tributary-Pos";
 
 /** What the publisher needs of an event the caller has encoded itself. */
 export interface EncodedEvent {

@@ -50,7 +50,7 @@ const EPOCH_LINE = Buffer.from(`\r\n${HDR_EPOCH}:`);
  * so when the client's message exposes its raw bytes (nats.js v3 `MsgImpl`), the one line
  * is found directly; otherwise the client decodes the headers.
  */
-export function epochOf(m: JsMsg): number {
+function epochOf(m: JsMsg): number {
   const inner = (m as unknown as { msg?: { _rdata?: Uint8Array; _msg?: { hdr?: number } } }).msg;
   const hdr = inner?._msg?.hdr;
   const raw = inner?._rdata;

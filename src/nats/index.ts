@@ -1,15 +1,15 @@
 /**
  * Public surface of the NATS layer: names, the connection, the control-plane buckets
- * (leases, fenced positions), the data-plane streams, the gap-free chain publisher, dead
- * letters, and NATS errors classified by their codes.
+ * (leases, fenced positions), the data-plane streams, the gap-free chain publisher and
+ * dead letters. NATS failures leave this layer as TributaryErrors classified by their
+ * JetStream codes (nats-errors.ts).
  */
-export { DEFAULT_CLUSTER, Names, escapeToken, unescapeToken, actorId, positionKey, type ActorKind, type ActorRef } from "./names.js";
+export { Names, actorId, positionKey, type ActorKind, type ActorRef } from "./names.js";
 export { connectNats, type NatsOptions } from "./connect.js";
 export { openControlPlane, getJson, toJson, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
 export { LeaseStore, type Lease, type LeaseValue } from "./lease.js";
 export { PositionStore, type FencedPosition, type PositionValue } from "./positions.js";
-export { ChainPublisher, buildHeaders, type ChainPublisherOptions, type StreamTail } from "./chain-publisher.js";
+export { ChainPublisher, type ChainPublisherOptions, type StreamTail } from "./chain-publisher.js";
 export { HeaderBlock, headerValue } from "./header-block.js";
 export { ensureJetStream, deleteJetStream, deleteClusterStreams, type JetStreamSpec } from "./data-plane.js";
 export { ensureDlq, sendToDlq, type DeadLetter } from "./dlq.js";
-export { ApiCodes, apiCode, isWrongLastSequence, isStreamNotFound, isStreamNameInUse } from "./nats-errors.js";

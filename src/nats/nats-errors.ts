@@ -7,14 +7,14 @@
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 
 /** JetStream API error codes we branch on (nats.js names the first ones; the others are the server's). */
-export const ApiCodes = {
+const ApiCodes = {
   ...JetStreamApiCodes,
   /** a stream with this name exists with another configuration (a peer created it first) */
   StreamNameInUse: 10058,
 } as const;
 
 /** The JetStream API error code of `err`, or undefined when it is not a JetStream API error. */
-export function apiCode(err: unknown): number | undefined {
+function apiCode(err: unknown): number | undefined {
   return err instanceof JetStreamApiError ? err.code : undefined;
 }
 

@@ -24,7 +24,7 @@ export interface ActorHostOptions {
 }
 
 /** "running.active.running" style summary of a state value, leaving out the lease region. */
-export function summarize(value: unknown): string {
+function summarize(value: unknown): string {
   if (typeof value === "string") return value;
   const v = value as Record<string, unknown>;
   if (v.running) {

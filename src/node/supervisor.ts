@@ -27,11 +27,6 @@ export interface PlacementPolicy {
   movesPerStep: number;
 }
 
-/** Every actor on this node (single-node use and tests). */
-export function runEverything(self: string): PlacementPolicy {
-  return { self, place: (ids) => new Map(ids.map((i) => [i, self])), settled: () => true, movesPerStep: Number.MAX_SAFE_INTEGER };
-}
-
 /** This node's actors, kept in line with the desired streams and the placement (see the module comment). */
 export class Supervisor {
   private readonly hosts = new Map<string, { host: ActorHost; specJson: string }>();

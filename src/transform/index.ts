@@ -5,4 +5,4 @@
 export { transformerSchema, type TransformerSpec } from "./schema.js";
 export { TransformerSource, type TransformerSourceDeps, type SeqPosition } from "./transformer-source.js";
 export { TransformPool } from "./transform-pool.js";
-export { compileTransformer, type CompiledTransformer, type TransformResult } from "./jsonata-transformer.js";
+export { compileTransformer, type CompiledTransformer } from "./jsonata-transformer.js";

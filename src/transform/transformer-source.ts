@@ -31,7 +31,7 @@ export interface SeqPosition {
 }
 
 /** Fixed-width so that string order is sequence order (the kernel's tail check compares strings). */
-export const seqPos = (seq: number): string => String(seq).padStart(16, "0");
+const seqPos = (seq: number): string => String(seq).padStart(16, "0");
 
 /** What a transformer source is built with. */
 export interface TransformerSourceDeps {

@@ -8,5 +8,3 @@ export const generator = {
   type: "generator",
   source: defineSource(generatorSourceSchema, (spec, deps) => new GeneratorSource(spec, deps)),
 } as const;
-
-export type { GeneratorSourceSpec } from "./schema.js";

@@ -12,7 +12,7 @@ export interface GeneratorPosition {
 }
 
 /** Fixed width so string order is numeric order. */
-export const genPos = (n: number): string => String(n).padStart(16, "0");
+const genPos = (n: number): string => String(n).padStart(16, "0");
 
 const TYPES = { id: "int8", seq: "int8", ts: "timestamptz", payload: "text" };
 

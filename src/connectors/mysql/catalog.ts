@@ -23,7 +23,7 @@ export interface ServerInfo {
 }
 
 /** The variables {@link checkBinlogSettings} reads, as `SHOW GLOBAL VARIABLES` returns them. */
-export const BINLOG_VARIABLES = ["version", "log_bin", "binlog_format", "binlog_row_image", "binlog_row_metadata", "server_id", "gtid_mode"] as const;
+const BINLOG_VARIABLES = ["version", "log_bin", "binlog_format", "binlog_row_image", "binlog_row_metadata", "server_id", "gtid_mode"] as const;
 
 const on = (v: string | undefined) => v !== undefined && /^(on|1|true)$/i.test(v);
 

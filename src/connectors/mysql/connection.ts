@@ -70,7 +70,7 @@ const NOT_RETRYABLE_ERRNO = new Set([
 ]);
 
 /** Whether a mysql2 error (or one from the socket under it) is worth retrying as is. */
-export function isRetryableMysqlError(err: unknown): boolean {
+function isRetryableMysqlError(err: unknown): boolean {
   if (err instanceof TributaryError) return err.retryable;
   const e = (err ?? {}) as MysqlErrorShape;
   if (typeof e.errno === "number" && NOT_RETRYABLE_ERRNO.has(e.errno)) return false;

@@ -13,5 +13,3 @@ export const mysql = {
   source: defineSource(mysqlSourceSchema, (spec, deps) => new MysqlSource(spec, deps)),
   sink: defineSink(mysqlSinkSchema, (spec, deps) => MysqlSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
 } as const;
-
-export type { MysqlSinkSpec, MysqlSourceSpec } from "./schema.js";

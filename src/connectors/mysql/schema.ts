@@ -52,4 +52,3 @@ export const mysqlSinkSchema = z
   .describe("Applies events to MySQL/MariaDB tables (INSERT … ON DUPLICATE KEY UPDATE and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
 
 export type MysqlSourceSpec = z.output<typeof mysqlSourceSchema>;
-export type MysqlSinkSpec = z.output<typeof mysqlSinkSchema>;

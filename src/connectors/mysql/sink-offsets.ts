@@ -8,7 +8,7 @@ import type { Connection, RowDataPacket } from "mysql2/promise";
 import type { SinkOffset } from "../../core/index.js";
 
 /** The offsets table's name (unqualified: it lives in the connection's database). */
-export const OFFSETS_TABLE = "tributary_sink_offsets";
+const OFFSETS_TABLE = "tributary_sink_offsets";
 
 /**
  * Creates the offsets table if missing and the sink's row in it (seq 0, epoch 0), so that

@@ -14,7 +14,6 @@ export const postgres = {
   sink: defineSink(postgresSinkSchema, (spec, deps) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
 } as const;
 
-export type { PostgresSinkSpec, PostgresSourceSpec } from "./schema.js";
 // the benchmark's decode ceiling measures the source's own decoding (bench/ceilings.ts)
 export { SESSION_OPTIONS } from "./catalog.js";
 export { keyOf, makeEvent, shapeOf, toRow } from "./event-builder.js";

@@ -43,4 +43,3 @@ export const postgresSinkSchema = z
   .describe("Applies events to PostgreSQL tables (upserts and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
 
 export type PostgresSourceSpec = z.output<typeof postgresSourceSchema>;
-export type PostgresSinkSpec = z.output<typeof postgresSinkSchema>;

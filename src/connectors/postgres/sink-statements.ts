@@ -134,7 +134,7 @@ function* copyLines(cols: readonly ColumnMeta[], columns: readonly string[], row
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
 /** One field in COPY text format: `\N` for NULL, bytea as `\x<hex>`, backslash and controls escaped. */
-export function copyField(value: unknown): string {
+function copyField(value: unknown): string {
   if (value === null || value === undefined) return "\\N";
   let text: string;
   if (Buffer.isBuffer(value)) text = "\\x" + value.toString("hex");

@@ -27,7 +27,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
 }
 
 /** Default slot/publication name for a stream id. */
-export function defaultSlotName(streamId: string): string {
+function defaultSlotName(streamId: string): string {
   return `tributary_${streamId.toLowerCase().replace(/-/g, "_")}`.slice(0, 63);
 }
 
