@@ -13,9 +13,9 @@ import type { SourceBatch, SourceChange } from "./source.js";
 
 /** How large batches and the queue may grow. */
 export interface ChangeQueueOptions {
-  /** most changes in one batch @default 1024 (the publisher's window) */
+  /** most changes in one batch @default 256 */
   maxBatch?: number;
-  /** changes queued before the producer must wait @default 4 × maxBatch */
+  /** changes queued before the producer must wait @default 2 × maxBatch */
   maxQueued?: number;
 }
 
@@ -37,8 +37,8 @@ export class ChangeQueue<P> {
   private closed = false;
 
   constructor(o: ChangeQueueOptions = {}) {
-    this.maxBatch = o.maxBatch ?? 1024;
-    this.maxQueued = o.maxQueued ?? 4 * this.maxBatch;
+    this.maxBatch = o.maxBatch ?? 256;
+    this.maxQueued = o.maxQueued ?? 512;
   }
 
   /** Changes waiting to be pulled. */

@@ -59,10 +59,13 @@ export class EventPublisher {
   }
 
   /**
-   * Publishes a source change unless the stream already holds its position; returns false
-   * when skipped. A change without JSON is encoded here, once (and only when published).
+   * Publishes a source change unless the stream already holds its position: returns false
+   * when skipped, true when handed to the chain, and only when the publish window is full a
+   * promise (of true) that settles once it is — so the hot path makes no promise per event.
+   * A change without JSON is encoded here, once (and only when published). Throws (or
+   * rejects) when the chain has failed.
    */
-  async publishChange(subject: string, c: SourceChange): Promise<boolean> {
+  publishChange(subject: string, c: SourceChange): boolean | Promise<boolean> {
     if (this.tailPos !== null && c.pos <= this.tailPos) {
       this.skipped++;
       return false;
@@ -72,8 +75,11 @@ export class EventPublisher {
       json = JSON.stringify(c.event);
       keyJson = JSON.stringify(c.event?.key ?? {});
     }
-    await this.send(subject, c.op, c.schema, c.table, keyJson, json, c.pos, c.headers);
-    return true;
+    // Buffer.from: ~2.5x cheaper than TextEncoder.encode on Node 20
+    const data = typeof json === "string" ? Buffer.from(json) : json;
+    const hdrs = this.headers(c.op, c.schema, c.table, keyJson, c.pos, c.headers);
+    if (this.chain.offer(subject, data, hdrs) >= 0) return true;
+    return this.chain.publish(subject, data, hdrs).then(() => true);
   }
 
   /** Like `publishChange`, for an event the caller has encoded itself (the benchmark's floor). */

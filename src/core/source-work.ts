@@ -76,6 +76,14 @@ function outputOf(d: KernelDeps, role: WriterRole): Output {
   };
 }
 
+/**
+ * Resolves in the event loop's check phase: after the chain publisher's flush of what was
+ * just published, and after the pending I/O (publish acks, the source's socket). Without
+ * it, a source with batches ready would keep the kernel in one run of microtasks until the
+ * publish window is full, and the pipeline would move in window-sized bursts.
+ */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Subjects by (schema, table), with the last one remembered: batches are mostly runs of one table. */
 class SubjectCache {
   private readonly bySchema = new Map<string, Map<string, string>>();
@@ -165,9 +173,12 @@ async function runSource<P>(o: SourceWorkOptions<P>, ctl: WorkControl): Promise<
       let n = 0;
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
-        if (await p.publishChange(subjects.get(c.schema, c.table), c)) n++;
+        const r = p.publishChange(subjects.get(c.schema, c.table), c);
+        // a promise only when the publish window is full: that wait is the flow control
+        if (r === true || (r !== false && (await r))) n++;
       }
       if (read && n) read.inc(n);
+      if (changes.length) await nextTurn();
       if (!skipLogged && p.skipped > 0) {
         skipLogged = true;
         d.log.info({ tail }, "replaying events the stream already holds; skipping them");

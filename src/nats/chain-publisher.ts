@@ -114,7 +114,17 @@ export class ChainPublisher {
     while (this.sent - this.acked >= this.window && !this.failure) {
       await new Promise<void>((r) => this.waiters.push(r));
     }
+    return this.offer(subject, data, hdrs);
+  }
+
+  /**
+   * Like `publish` when the window has room, without a promise (the hot path): returns the
+   * message's index, or -1 when the window is full (`hdrs` untouched: call `publish`, which
+   * waits). Throws when the publisher has failed.
+   */
+  offer(subject: string, data: Uint8Array, hdrs: MsgHdrs): number {
     if (this.failure) throw this.failure;
+    if (this.sent - this.acked >= this.window) return -1;
     const index = this.sent++;
     const expected = String(this.expected++);
     // straight into the client's header map (its set() searches every key), or appended to
