@@ -29,8 +29,8 @@ type RowsItem = Extract<BinlogItem, { kind: "rows" }>;
  */
 const SILENCE_LIMIT_MS = HEARTBEAT_MS * 18;
 
-/** Most changes in one batch handed to the kernel (the publisher's window). */
-const MAX_BATCH = 1024;
+/** Most changes in one batch handed to the kernel: short-lived batches keep the garbage collector cheap. */
+const MAX_BATCH = 256;
 
 /** The transaction being read: its events' positions are keyed by (file, offset). */
 interface OpenTx {
