@@ -173,12 +173,13 @@ async function runSource<P>(o: SourceWorkOptions<P>, ctl: WorkControl): Promise<
       let n = 0;
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
-        const r = p.publishChange(subjects.get(c.schema, c.table), c);
+        const sent = p.publishChange(subjects.get(c.schema, c.table), c);
         // a promise only when the publish window is full: that wait is the flow control
-        if (r === true || (r !== false && (await r))) n++;
+        if (sent === true || (sent !== false && (await sent))) n++;
       }
       if (read && n) read.inc(n);
       if (changes.length) await nextTurn();
+      if (ctl.signal.aborted || latch.failed) break;
       if (!skipLogged && p.skipped > 0) {
         skipLogged = true;
         d.log.info({ tail }, "replaying events the stream already holds; skipping them");
@@ -188,6 +189,7 @@ async function runSource<P>(o: SourceWorkOptions<P>, ctl: WorkControl): Promise<
       if (b.durable) {
         // nothing is pulled before this position is written (a snapshot's start, its end)
         await p.drain();
+        if (ctl.signal.aborted) break;
         await cpr.maybe(p.acked, true);
       } else {
         await cpr.maybe(p.acked);
