@@ -12,10 +12,7 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-log
 import type pg from "pg";
 import { createInbox, headers as natsHeaders, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { SESSION_OPTIONS } from "../src/connectors/postgres/catalog.js";
-import { encodeEventPos } from "../src/connectors/postgres/position.js";
-import { keyOf, makeEvent, shapeOf, toRow } from "../src/connectors/postgres/event-builder.js";
-import type { ColumnType } from "../src/connectors/postgres/type-map.js";
+import { SESSION_OPTIONS, encodeEventPos, keyOf, makeEvent, shapeOf, toRow, type ColumnType } from "../src/connectors/postgres/index.js";
 import { rowText } from "./workload.js";
 import { cpuSecondsOf } from "./services.js";
 

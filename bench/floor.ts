@@ -19,10 +19,9 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { compileTransformer } from "../src/transform/jsonata-transformer.js";
-import { EventPublisher } from "../src/runtime/event-publisher.js";
-import { StreamReader } from "../src/runtime/stream-consumer.js";
-import { ensureJetStream } from "../src/nats/data-plane.js";
+import { EventPublisher, StreamReader } from "../src/core/index.js";
+import { ensureJetStream } from "../src/nats/index.js";
+import { compileTransformer } from "../src/transform/index.js";
 import { cpuSeconds, pidsOf, uniqueCluster } from "./services.js";
 
 export interface TransportFloor {

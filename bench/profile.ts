@@ -43,14 +43,15 @@ export interface ProfileSummary {
 const STAGES: Array<[string, (url: string, fn: string) => boolean]> = [
   ["publish: flush to the NATS client (header and proto encoding, socket write)", (u, f) => /nats\/chain-publisher/.test(u) && /flushOut/.test(f)],
   ["publish acks", (u, f) => /nats\/chain-publisher/.test(u) && /onAck|callback/.test(f)],
-  ["reader: pgoutput decode, rows, event JSON", (u) => /connectors\/postgres\/(reader|event-builder|type-map|pg-datetime|position)|pg-logical-replication|eventemitter2/.test(u)],
+  ["reader: pgoutput decode, rows, event JSON", (u) => /connectors\/postgres\/(source|event-builder|type-map|pg-datetime|position)|core\/change-queue|pg-logical-replication|eventemitter2/.test(u)],
   ["transformer: JSON parse, JSONata", (u) => /\/transform\/|node_modules\/jsonata/.test(u)],
-  ["sink: JSON parse, coalesce, COPY/upsert", (u) => /sink-worker|sink-writer|sink-statements|coalesce|pg-copy-streams/.test(u)],
+  ["source kernel: the publish loop of readers and transformers", (u) => /core\/source-work/.test(u)],
+  ["sink: JSON parse, coalesce, COPY/upsert", (u) => /core\/sink-work|core\/coalesce|sink-writer|sql-sink|sink-statements|pg-copy-streams/.test(u)],
   ["PostgreSQL client: socket reads (replication stream, sink results)", (u) => /node_modules\/pg\/|pg-protocol/.test(u)],
   ["consumers: fetch, batch", (u) => /stream-consumer|jetstream\/lib\/consumer|queued_iterator/.test(u)],
   ["NATS client: incoming messages (deliveries, acks)", (u) => /nats-core\/lib\/(protocol|parser)/.test(u)],
   ["event publisher: headers", (u) => /event-publisher/.test(u)],
-  ["control plane: leases, checkpoints, KV", (u) => /nats\/(lease|positions|control-plane)|runtime\/checkpointer|node_modules\/@nats-io\/kv/.test(u)],
+  ["control plane: leases, checkpoints, KV", (u) => /nats\/(lease|positions|control-plane)|core\/checkpointer|node_modules\/@nats-io\/kv/.test(u)],
 ];
 
 /** Where a script URL comes from: `pkg:<name>`, `tributary:<path>`, `node`, or the special frames. */

@@ -10,7 +10,7 @@
  *   (clock_timestamp() inside the inserting transaction, which commits within a few ms:
  *   the figure errs on the high side by that much).
  */
-import { Names } from "../src/nats/names.js";
+import { Names } from "../src/nats/index.js";
 import { BenchNode } from "./node-proc.js";
 import { cpuSeconds, cpuSecondsOf, machineBusySeconds, natsConnect, pidsOf, streamState, until } from "./services.js";
 import { createWorld, SINK_ID, STREAM_ID, TRANSFORMER_NAME, type World } from "./setup.js";

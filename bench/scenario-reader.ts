@@ -5,7 +5,7 @@
  * the raw publisher publishes the same payloads, and finally the node catches up.
  * The reader's rate is first to last message as JetStream stamped them.
  */
-import { Names } from "../src/nats/names.js";
+import { Names } from "../src/nats/index.js";
 import { BenchNode } from "./node-proc.js";
 import { adminQuery, natsConnect, streamState, until, uniqueName } from "./services.js";
 import { createWorld, PUBLICATION, STREAM_ID } from "./setup.js";

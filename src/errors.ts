@@ -1,54 +1,6 @@
 /**
- * One error model for the whole system: every error that crosses a module boundary is a
- * TributaryError with a code and a `retryable` verdict. Machines branch on `retryable`;
- * the admin API maps codes to HTTP statuses in one place (src/admin/errors.ts).
+ * Temporary re-export for actors/leased-actor.machine.test.ts, which imports this path and
+ * is being reworked elsewhere to import nothing from src/. The error model lives in
+ * src/base/errors.ts; delete this file once actors/ no longer imports it.
  */
-
-/** Error codes and whether an operation failing with them may be retried as is. */
-export const ErrorCodes = {
-  CONFIG_INVALID: { retryable: false, http: 400 },
-  NOT_FOUND: { retryable: false, http: 404 },
-  CONFLICT: { retryable: false, http: 409 },
-  UNAUTHORIZED: { retryable: false, http: 401 },
-  LEASE_LOST: { retryable: false, http: 409 },
-  LEASE_HELD: { retryable: true, http: 409 },
-  FENCED: { retryable: false, http: 409 },
-  SOURCE_UNAVAILABLE: { retryable: true, http: 503 },
-  SOURCE_INVALID: { retryable: false, http: 422 },
-  SINK_UNAVAILABLE: { retryable: true, http: 503 },
-  SINK_INVALID: { retryable: false, http: 422 },
-  NATS_UNAVAILABLE: { retryable: true, http: 503 },
-  PUBLISH_FAILED: { retryable: true, http: 503 },
-  TRANSFORM_FAILED: { retryable: true, http: 500 },
-  INTERNAL: { retryable: true, http: 500 },
-} as const;
-export type ErrorCode = keyof typeof ErrorCodes;
-
-/** The project's error: a code, a message naming the problem, and whether to retry. */
-export class TributaryError extends Error {
-  readonly code: ErrorCode;
-  readonly retryable: boolean;
-  constructor(code: ErrorCode, message: string, opts?: { cause?: unknown; retryable?: boolean }) {
-    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = "TributaryError";
-    this.code = code;
-    this.retryable = opts?.retryable ?? ErrorCodes[code].retryable;
-  }
-}
-
-/** Translates anything thrown into a TributaryError (foreign errors become INTERNAL/retryable unless they say otherwise). */
-export function toTributaryError(err: unknown, fallback: ErrorCode = "INTERNAL", context?: string): TributaryError {
-  if (err instanceof TributaryError) return err;
-  const e = err as { message?: string; retryable?: boolean };
-  const msg = e?.message ?? String(err);
-  return new TributaryError(fallback, context ? `${context}: ${msg}` : msg, {
-    cause: err,
-    retryable: typeof e?.retryable === "boolean" ? e.retryable : undefined,
-  });
-}
-
-/** A short single-line description for logs and /v1/actors. */
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
+export { TributaryError } from "./base/index.js";

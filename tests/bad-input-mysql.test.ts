@@ -9,8 +9,8 @@ import { createMyDb, startScratchMariaDb, type MyTestDb, type ScratchMariaDb } f
 import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
 import { startTestNode, eventually } from "./helpers/in-process.js";
 import { freePort } from "./helpers/node-proc.js";
-import { openControlPlane } from "../src/nats/control-plane.js";
-import type { RunningNode } from "../src/runtime/node.js";
+import { openControlPlane } from "../src/nats/index.js";
+import type { RunningNode } from "../src/node/index.js";
 
 let db: MyTestDb;
 let dst: MyTestDb;

@@ -12,10 +12,10 @@ import { cleanupCluster, natsConnect, uniqueCluster, NATS_URL } from "./helpers/
 import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
 import { eventually } from "./helpers/in-process.js";
 import { ProbeChecker } from "./helpers/probe.js";
-import { openControlPlane } from "../src/nats/control-plane.js";
-import { applyStreams } from "../src/runtime/streams-store.js";
+import { openControlPlane } from "../src/nats/index.js";
+import { applyStreams } from "../src/node/index.js";
 import { parseStreamSpec } from "../src/config/index.js";
-import type { ClusterView } from "../src/cluster/cluster-view.js";
+import type { ClusterView } from "../src/cluster/index.js";
 
 const cluster = uniqueCluster("cl");
 const LEASE_TTL_MS = 4000;

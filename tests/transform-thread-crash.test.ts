@@ -6,7 +6,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
 import { cleanupCluster, uniqueCluster } from "./helpers/nats.js";
 import { startTestNode, eventually } from "./helpers/in-process.js";
-import type { RunningNode } from "../src/runtime/node.js";
+import type { RunningNode } from "../src/node/index.js";
 
 let src: TestDb;
 let dst: TestDb;

@@ -6,8 +6,8 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
 import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
 import { startTestNode, eventually } from "./helpers/in-process.js";
-import { applyStreams } from "../src/runtime/streams-store.js";
-import type { RunningNode } from "../src/runtime/node.js";
+import { applyStreams } from "../src/node/index.js";
+import type { RunningNode } from "../src/node/index.js";
 
 let src: TestDb;
 let dst: TestDb;

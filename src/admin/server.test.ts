@@ -6,8 +6,7 @@ import { Counter, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
-import type { ActorInfo } from "../runtime/actor-host.js";
-import { buildAdmin, type AdminNode } from "./server.js";
+import { buildAdmin, type ActorInfo, type AdminNode } from "./server.js";
 
 const genSpec = (id: string, extra: Record<string, unknown> = {}): StreamSpec => parseStreamSpec({ id, source: { type: "generator" }, ...extra });
 

@@ -5,9 +5,27 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
-import { ErrorCodes, TributaryError } from "../errors.js";
+import { ErrorCodes, TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
-import type { ActorInfo } from "../runtime/actor-host.js";
+
+/** What /v1/actors shows for one actor this node runs (taken from its machine's snapshot). */
+export interface ActorInfo {
+  id: string;
+  kind: "stream" | "transformer" | "sink";
+  stream: string;
+  name: string | null;
+  /** the machine's state, e.g. "running.active.running", "running.backoff", "contending" */
+  state: string;
+  /** the machine's status: "active", "done", "error" or "stopped" */
+  status: string;
+  epoch: number | null;
+  ready: boolean;
+  /** the latest checkpointed position */
+  position: unknown;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  startedAt: string;
+}
 
 /** What the admin API needs from the node. */
 export interface AdminNode {
@@ -21,10 +39,11 @@ export interface AdminNode {
   drain(): void;
   registry: Registry;
   cluster?: () => Promise<unknown>;
-  /** re-snapshot a stream: clear its reader position and restart it (src/runtime/resnapshot.ts) */
+  /** re-snapshot a stream: clear its reader position and restart it (src/node/resnapshot.ts) */
   snapshot?: (id: string) => Promise<unknown>;
 }
 
+/** How the admin API is protected. */
 export interface AdminOptions {
   /** bearer token required on /v1/* when set */
   token?: string;
@@ -37,6 +56,7 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(x, y);
 }
 
+/** Builds the admin HTTP API for `node` (not listening: the caller listens, tests `inject()`). */
 export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false });
 

@@ -4,14 +4,12 @@
  * Exit codes: 0 ok, 1 runtime failure, 2 invalid input (config, arguments).
  */
 import { Command } from "commander";
+import { TributaryError } from "../base/index.js";
+import { clusterView, desiredPlacement } from "../cluster/index.js";
 import { loadConfigFile, parseConfig, type Config } from "../config/index.js";
-import { TributaryError } from "../errors.js";
-import { connectNats } from "../nats/connect.js";
-import { openControlPlane, type ControlPlane } from "../nats/control-plane.js";
-import { startNode, VERSION } from "../runtime/node.js";
-import { applyStreams, listStreams, putStream } from "../runtime/streams-store.js";
+import { connectNats, openControlPlane, type ControlPlane } from "../nats/index.js";
+import { applyStreams, listStreams, putStream, startNode, VERSION } from "../node/index.js";
 import { printTable } from "./table.js";
-import { clusterView, desiredPlacement } from "../cluster/cluster-view.js";
 
 function fail(err: unknown): never {
   const e = err as Error;

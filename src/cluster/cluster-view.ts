@@ -3,15 +3,19 @@
  * nodes from the heartbeats, actors from the desired streams and their leases. The XState
  * state is known only for actors this node runs; others show "leased" or "unowned".
  */
-import type { ControlPlane } from "../nats/control-plane.js";
-import type { LeaseValue } from "../nats/lease.js";
-import type { NodeRecord } from "../runtime/heartbeat.js";
-import type { ActorInfo } from "../runtime/actor-host.js";
 import type { StreamSpec } from "../config/index.js";
-import { actorsOf } from "../runtime/supervisor.js";
-import { actorId } from "../nats/names.js";
+import { actorId, type ControlPlane, type LeaseValue } from "../nats/index.js";
+import { actorsOf } from "./actors-of.js";
+import type { NodeRecord } from "./heartbeat.js";
 import { place } from "./placement.js";
 
+/** What the view needs of an actor this node runs. */
+export interface LocalActor {
+  id: string;
+  state: unknown;
+}
+
+/** One actor in the cluster view. */
 export interface ClusterActor {
   id: string;
   kind: "stream" | "transformer" | "sink";
@@ -23,6 +27,7 @@ export interface ClusterActor {
   state: string;
 }
 
+/** GET /v1/cluster and `tributary status`. */
 export interface ClusterView {
   node: string | null;
   nodes: Array<NodeRecord & { actors: number }>;
@@ -39,7 +44,7 @@ export function desiredPlacement(streams: StreamSpec[], nodes: NodeRecord[], eps
  * @param desired desired owner per actor id (a node passes its supervisor's view)
  * @param local this node's own actors, for their XState state
  */
-export async function clusterView(cp: ControlPlane, desired: (nodes: NodeRecord[]) => Map<string, string>, local: ActorInfo[] = [], self: string | null = null): Promise<ClusterView> {
+export async function clusterView(cp: ControlPlane, desired: (nodes: NodeRecord[]) => Map<string, string>, local: readonly LocalActor[] = [], self: string | null = null): Promise<ClusterView> {
   const leases = new Map<string, { node: string; epoch: number }>();
   for await (const key of await cp.leases.keys()) {
     const e = await cp.leases.get(key);

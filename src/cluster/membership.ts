@@ -6,8 +6,9 @@
  */
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
-import type { NodeRecord } from "../runtime/heartbeat.js";
+import type { NodeRecord } from "./heartbeat.js";
 
+/** This node's view of the live nodes (see the module comment). */
 export class Membership {
   private nodes = new Map<string, NodeRecord>();
   private signature = "";
@@ -35,7 +36,7 @@ export class Membership {
         this.update();
       }
     })().catch(() => undefined);
-    this.timer = setInterval(() => void this.refresh().catch((err) => this.log.warn({ err: (err as Error).message }, "listing nodes failed")), this.pollMs);
+    this.timer = setInterval(() => void this.refresh().catch((err: unknown) => this.log.warn({ err }, "listing nodes failed")), this.pollMs);
     this.timer.unref();
   }
 

@@ -17,7 +17,7 @@ export interface PlacementNode {
 }
 
 /** Score of (actor, node): 48 bits of md5, stable across processes and versions. */
-export function score(actor: string, node: string): number {
+function score(actor: string, node: string): number {
   const h = createHash("md5").update(actor).update("\u0000").update(node).digest();
   return h.readUIntBE(0, 6);
 }

@@ -1,5 +1,6 @@
 /**
- * Renders docs/configuration.md from the zod schema in schema.ts, so the reference cannot
+ * Renders docs/configuration.md from the zod schemas (schema.ts, which composes the
+ * connectors' own schemas through the registry), so the reference cannot
  * drift from the parser: src/config/load.test.ts compares the committed file with this
  * output, and scripts/gen-config-docs.ts (`npm run docs:config`) rewrites it.
  */
@@ -192,7 +193,7 @@ export function packageRoot(): string {
 export function renderConfigDocs(example: string = readFileSync(join(packageRoot(), "examples/demo.yaml"), "utf8")): string {
   const sections = objectSections(configSchema._def.schema, "", "Top level", undefined, 3);
   const undocumented = sections.flatMap((s) => s.rows.filter((r) => !r.description).map((r) => r.path));
-  if (undocumented.length) throw new Error(`config docs: fields without a .describe() in src/config/schema.ts: ${undocumented.join(", ")}`);
+  if (undocumented.length) throw new Error(`config docs: fields without a .describe() (src/config/schema.ts or a connector's schema.ts): ${undocumented.join(", ")}`);
   return [
     INTRO,
     ENV_NOTES,

@@ -1,4 +1,4 @@
-/** Public surface of the config module. */
-export * from "./schema.js";
-export { loadConfigFile, parseConfig, parseStreamSpec, interpolateEnv } from "./load.js";
-export { parseDuration } from "./duration.js";
+/** Public surface of the config layer: the composed schema and its types, loading and validation, the generated reference. */
+export { type Config, type SinkSpec, type SourceSpec, type StreamSpec, type TransformerSpec } from "./schema.js";
+export { loadConfigFile, parseConfig, parseStreamSpec } from "./load.js";
+export { packageRoot, renderConfigDocs } from "./docs.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 import { renderConfigDocs } from "./docs.js";
 import { interpolateEnv, loadConfigFile, parseConfig, parseStreamSpec } from "./load.js";
 

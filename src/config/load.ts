@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { parse as parseYaml } from "yaml";
 import type { ZodError } from "zod";
 import { configSchema, streamSchema, type Config, type StreamSpec } from "./schema.js";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 
 const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -37,7 +37,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
 }
 
 /** Formats zod issues as "path: message (got value)" lines. */
-export function formatIssues(err: ZodError, input: unknown): string[] {
+function formatIssues(err: ZodError, input: unknown): string[] {
   return err.issues.flatMap((i) => {
     // zod reports unknown keys at the parent object; name each key's own path instead of dumping the parent
     if (i.code === "unrecognized_keys") return i.keys.map((k) => `${[...i.path, k].join(".")}: unknown field (not in the schema; check the spelling)`);

@@ -1,131 +1,16 @@
 /**
  * The configuration schema: one YAML file holds node settings and a list of streams.
  * This schema is the documentation (docs/configuration.md is generated from it by
- * scripts/gen-config-docs.ts): every field has a description and a default.
+ * scripts/gen-config-docs.ts): every field has a description and a default. Each
+ * connector's fields are defined in its own folder; the registry composes them into the
+ * `source` and `sinks[]` unions used here, and the transformer's come from src/transform/.
  */
 import { z } from "zod";
-import jsonata from "jsonata";
-import { duration } from "./duration.js";
+import { duration, tokenName as name } from "../base/index.js";
+import { sinkSchema, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
+import { transformerSchema, type TransformerSpec } from "../transform/index.js";
 
-/** Stream, transformer and sink names become NATS subject tokens and KV keys. */
-const name = (what: string) =>
-  z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, `${what} must be 1-64 characters of letters, digits, '_' or '-' (it becomes a NATS subject token and KV key)`);
-
-const jsonataExpr = z.string().min(1).superRefine((expr, ctx) => {
-  try {
-    jsonata(expr);
-  } catch (err) {
-    const e = err as { message?: string; position?: number; token?: string };
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `JSONata syntax error at position ${e.position ?? "?"}: ${e.message ?? String(err)}` });
-  }
-});
-
-const postgresUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
-  .describe("Connection URL, e.g. postgres://user:${PGPASSWORD}@host:5432/db");
-
-/** PostgreSQL source (logical replication with pgoutput). */
-export const postgresSourceSchema = z
-  .object({
-    type: z.literal("postgres").describe("Source type"),
-    url: postgresUrl,
-    tables: z
-      .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "table must be written schema.table"))
-      .min(1)
-      .describe("Tables to capture, as schema.table"),
-    snapshot: z.enum(["initial", "never"]).default("initial").describe("initial: copy existing rows first (consistent with the stream); never: changes only"),
-    slot: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Replication slot name. Default: tributary_<stream id, lower-cased, '-' as '_'>"),
-    publication: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Publication name. Default: same as the slot"),
-    snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows fetched per cursor round-trip during the snapshot"),
-  })
-  .strict()
-  .describe("PostgreSQL logical replication (pgoutput): an optional consistent snapshot, then every committed change of the listed tables");
-
-const mysqlUrl = z
-  .string()
-  .regex(/^(mysql|mariadb):\/\//, "must be a mysql:// or mariadb:// URL")
-  .describe("Connection URL, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db");
-
-/** MySQL/MariaDB source (the binlog, read with zongji). */
-export const mysqlSourceSchema = z
-  .object({
-    type: z.literal("mysql").describe("Source type"),
-    url: mysqlUrl,
-    tables: z
-      .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "table must be written database.table"))
-      .min(1)
-      .describe("Tables to capture, as database.table; each needs a primary key"),
-    snapshot: z.enum(["initial", "never"]).default("initial").describe("initial: copy existing rows first (consistent with the binlog position the stream starts at); never: changes only"),
-    serverId: z
-      .number()
-      .int()
-      .min(1)
-      .max(4_294_967_295)
-      .optional()
-      .describe("Replication server id of the binlog connection, unique among the server's replicas and stable per stream. Default: a hash of the cluster name and stream id, in 1073741824-2147483647"),
-    snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows read per batch during the snapshot"),
-    queueMaxRows: z.number().int().min(100).max(1_000_000).default(10_000).describe("Binlog rows read but not yet published before the binlog connection is paused (bounded memory when JetStream is slow)"),
-  })
-  .strict()
-  .describe("MySQL/MariaDB binlog (ROW format, full row images): an optional consistent snapshot, then every committed change of the listed tables");
-
-/** Synthetic rows at a fixed rate, for load tests and demos. */
-export const generatorSourceSchema = z
-  .object({
-    type: z.literal("generator").describe("Source type"),
-    rate: z.number().positive().max(1_000_000).default(10).describe("Events per second"),
-    table: z.string().default("gen.rows").describe("schema.table the events claim to come from"),
-    keys: z.number().int().min(1).default(1000).describe("Distinct keys the generated rows cycle through"),
-  })
-  .strict()
-  .describe("Synthetic rows at a fixed rate, for load tests and demos");
-
-export const sourceSchema = z.discriminatedUnion("type", [postgresSourceSchema, mysqlSourceSchema, generatorSourceSchema]);
-
-export const transformerSchema = z
-  .object({
-    name: name("transformer name").describe("Transformer name, unique within the stream; sinks name it in `from`"),
-    jsonata: jsonataExpr.describe("JSONata expression over the event; undefined/false drops the event"),
-  })
-  .strict()
-  .describe("A pure JSONata function from a change event to the event a sink receives");
-
-export const postgresSinkSchema = z
-  .object({
-    name: name("sink name").describe("Sink name, unique within the stream"),
-    type: z.literal("postgres").describe("Sink type"),
-    url: postgresUrl,
-    from: name("from").optional().describe("Transformer whose output this sink consumes; default: the raw change events"),
-    table: z.string().default("{schema}.{table}").describe("Target table template with {schema} and {table} placeholders"),
-    autoCreate: z.boolean().default(false).describe("Create missing target tables and add missing columns from the source schema"),
-    batchMaxRows: z.number().int().min(1).max(100_000).default(2000).describe("Largest batch applied in one transaction"),
-    batchMaxWait: duration("100ms").describe("Longest a partial batch waits before it is applied"),
-  })
-  .strict()
-  .describe("Applies events to PostgreSQL tables (upserts and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
-
-export const mysqlSinkSchema = z
-  .object({
-    name: name("sink name").describe("Sink name, unique within the stream"),
-    type: z.literal("mysql").describe("Sink type"),
-    url: z
-      .string()
-      .regex(/^(mysql|mariadb):\/\/[^/]*\/[^/?]+/, "must be a mysql:// or mariadb:// URL that names the target database, e.g. mysql://user:pass@host:3306/db")
-      .describe("Connection URL of the target database, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db"),
-    from: name("from").optional().describe("Transformer whose output this sink consumes; default: the raw change events"),
-    table: z.string().default("{table}").describe("Target table template with {schema} and {table} placeholders; without a '.' the table is in the URL's database"),
-    autoCreate: z.boolean().default(false).describe("Create missing target tables and add missing columns from the source schema"),
-    batchMaxRows: z.number().int().min(1).max(100_000).default(2000).describe("Largest batch applied in one transaction"),
-    batchMaxWait: duration("100ms").describe("Longest a partial batch waits before it is applied"),
-  })
-  .strict()
-  .describe("Applies events to MySQL/MariaDB tables (INSERT … ON DUPLICATE KEY UPDATE and deletes by key); each batch commits in one transaction with the sink's checkpoint, so a replayed batch has no effect twice");
-
-export const sinkSchema = z.discriminatedUnion("type", [postgresSinkSchema, mysqlSinkSchema]);
-
+/** One stream: its source, transformers and sinks. */
 export const streamSchema = z
   .object({
     id: name("stream id").describe("Stream id, unique in the cluster; part of subjects, stream names and KV keys"),
@@ -152,6 +37,7 @@ export const streamSchema = z
     }
   });
 
+/** The whole config file. */
 export const configSchema = z
   .object({
     cluster: name("cluster").default("tributary").describe("Prefix of every KV bucket and JetStream stream; clusters sharing a NATS account stay apart"),
@@ -240,12 +126,6 @@ export const configSchema = z
 
 /** The parsed, defaulted configuration. */
 export type Config = z.output<typeof configSchema>;
+/** One parsed stream spec. */
 export type StreamSpec = z.output<typeof streamSchema>;
-export type SourceSpec = z.output<typeof sourceSchema>;
-export type PostgresSourceSpec = z.output<typeof postgresSourceSchema>;
-export type MysqlSourceSpec = z.output<typeof mysqlSourceSchema>;
-export type GeneratorSourceSpec = z.output<typeof generatorSourceSchema>;
-export type TransformerSpec = z.output<typeof transformerSchema>;
-export type SinkSpec = z.output<typeof sinkSchema>;
-export type PostgresSinkSpec = z.output<typeof postgresSinkSchema>;
-export type MysqlSinkSpec = z.output<typeof mysqlSinkSchema>;
+export type { SinkSpec, SourceSpec, TransformerSpec };

@@ -57,4 +57,18 @@ describe("ChainPublisher", () => {
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info(stream)).state.last_seq).toBe(5002);
   });
+
+  it("offers messages without waiting while the window has room, and says when it is full", async () => {
+    const p = new ChainPublisher(nc, { stream, window: 4 });
+    const tail = await p.start();
+    const at = (i: number) => p.offer(`${subj}.w`, enc.encode(String(i)), buildHeaders({}));
+    expect([at(0), at(1), at(2), at(3)]).toEqual([0, 1, 2, 3]);
+    expect(at(4)).toBe(-1); // 4 un-acked: the caller must wait (publish)
+    await p.publish(`${subj}.w`, enc.encode("4"), buildHeaders({})); // waits for room
+    await p.drain();
+    expect(p.acked).toBe(5);
+    p.close();
+    const jsm = await jetstreamManager(nc);
+    expect((await jsm.streams.info(stream)).state.last_seq).toBe(tail.lastSeq + 5);
+  });
 });

@@ -21,8 +21,9 @@
  */
 import { createInbox, MsgHdrsImpl, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { jetstreamManager, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 import { HeaderBlock } from "./header-block.js";
+import { isWrongLastSequenceCode } from "./nats-errors.js";
 
 export interface ChainPublisherOptions {
   /** JetStream stream the subjects are captured by */
@@ -49,6 +50,7 @@ interface Outgoing {
   index: number;
 }
 
+/** The gap-free pipelined publisher of one JetStream stream's single writer (see the module comment). */
 export class ChainPublisher {
   private readonly window: number;
   private readonly ackTimeoutMs: number;
@@ -83,7 +85,8 @@ export class ChainPublisher {
     const lastSeq = info.state.last_seq;
     let last: StoredMsg | null = null;
     if (lastSeq > 0 && info.state.messages > 0) {
-      last = await this.jsm.streams.getMessage(this.opts.stream, { seq: lastSeq }).catch(() => null);
+      // null when the message aged out in between (the client maps "no message found" to null)
+      last = await this.jsm.streams.getMessage(this.opts.stream, { seq: lastSeq });
     }
     this.expected = lastSeq;
     this.sub = this.nc.subscribe(`${this.inbox}.*`, { callback: (err, msg) => (err ? this.fail(err.message) : this.onAck(msg.subject, msg.data, msg.headers)) });
@@ -111,7 +114,17 @@ export class ChainPublisher {
     while (this.sent - this.acked >= this.window && !this.failure) {
       await new Promise<void>((r) => this.waiters.push(r));
     }
+    return this.offer(subject, data, hdrs);
+  }
+
+  /**
+   * Like `publish` when the window has room, without a promise (the hot path): returns the
+   * message's index, or -1 when the window is full (`hdrs` untouched: call `publish`, which
+   * waits). Throws when the publisher has failed.
+   */
+  offer(subject: string, data: Uint8Array, hdrs: MsgHdrs): number {
     if (this.failure) throw this.failure;
+    if (this.sent - this.acked >= this.window) return -1;
     const index = this.sent++;
     const expected = String(this.expected++);
     // straight into the client's header map (its set() searches every key), or appended to
@@ -174,6 +187,9 @@ export class ChainPublisher {
       } catch {
         return this.fail(`unreadable publish ack: ${dec.decode(data).slice(0, 200)}`);
       }
+      if (ack.error && isWrongLastSequenceCode(ack.error.err_code)) {
+        return this.fail(`JetStream refused message ${index} on ${this.opts.stream}: ${ack.error.description} (err_code ${ack.error.err_code}): another writer appended, or a message before it was lost; restarting from the checkpoint`);
+      }
       if (ack.error) return this.fail(`JetStream refused message ${index} on ${this.opts.stream}: ${ack.error.description} (err_code ${ack.error.err_code})`);
       if (ack.duplicate) return this.fail(`JetStream reported message ${index} on ${this.opts.stream} as a duplicate (seq ${ack.seq}); the chain is broken, restarting from the checkpoint`);
       if (typeof ack.seq !== "number") return this.fail(`unexpected publish ack: ${dec.decode(data).slice(0, 200)}`);
@@ -232,7 +248,7 @@ export function isPlainAck(d: Uint8Array): boolean {
  * Buffer.from: TextEncoder.encode costs ~2.5 µs per call on Node 20, Buffer.from ~1 µs).
  * Fill `headers` directly: the client's set() validates and searches every key.
  */
-export class WireHeaders extends MsgHdrsImpl {
+class WireHeaders extends MsgHdrsImpl {
   override encode(): Uint8Array {
     if (this.code !== 0) return super.encode();
     let s = "NATS/1.0";

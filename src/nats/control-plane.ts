@@ -5,7 +5,8 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Names } from "./names.js";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
+import { errorText, isStreamNameInUse } from "./nats-errors.js";
 
 /** Open handles to the cluster's buckets. */
 export interface ControlPlane {
@@ -16,6 +17,7 @@ export interface ControlPlane {
   positions: KV;
 }
 
+/** Settings of the cluster's buckets. */
 export interface ControlPlaneOptions {
   cluster: string;
   replicas: number;
@@ -29,9 +31,9 @@ async function ensureBucket(kvm: Kvm, name: string, opts: { history: number; ttl
   try {
     return await kvm.create(name, { history: opts.history, ttl: opts.ttl ?? 0, replicas: opts.replicas });
   } catch (err) {
-    const msg = (err as Error).message ?? "";
-    if (/already in use|exists/i.test(msg)) return kvm.open(name);
-    throw new TributaryError("NATS_UNAVAILABLE", `cannot create KV bucket ${name}: ${msg}`, { cause: err });
+    // a peer created it between our look-up and our create (its settings are ours too)
+    if (isStreamNameInUse(err)) return kvm.open(name);
+    throw new TributaryError("NATS_UNAVAILABLE", `cannot create KV bucket ${name}: ${errorText(err)}`, { cause: err });
   }
 }
 

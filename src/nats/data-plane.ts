@@ -5,11 +5,13 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from "@nats-io/jetstream";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
+import { errorText, isStreamNameInUse, isStreamNotFound } from "./nats-errors.js";
 
 const NS_PER_MS = 1_000_000;
 
-export interface StreamSpecNats {
+/** A data-plane JetStream stream: its name, subjects, retention and replicas. */
+export interface JetStreamSpec {
   name: string;
   subjects: string[];
   maxAgeMs: number;
@@ -17,7 +19,7 @@ export interface StreamSpecNats {
 }
 
 /** Creates or updates a limits-retention, file-backed stream with de-duplication. */
-export async function ensureJetStream(nc: NatsConnection, s: StreamSpecNats): Promise<void> {
+export async function ensureJetStream(nc: NatsConnection, s: JetStreamSpec): Promise<void> {
   const jsm = await jetstreamManager(nc);
   const cfg: Partial<StreamConfig> & { name: string } = {
     name: s.name,
@@ -31,7 +33,7 @@ export async function ensureJetStream(nc: NatsConnection, s: StreamSpecNats): Pr
     allow_direct: true,
   };
   try {
-    const info = await jsm.streams.info(s.name).catch(() => null);
+    const info = await jsm.streams.info(s.name).catch((err: unknown) => (isStreamNotFound(err) ? null : Promise.reject(err)));
     if (!info) {
       await jsm.streams.add(cfg);
       return;
@@ -41,16 +43,15 @@ export async function ensureJetStream(nc: NatsConnection, s: StreamSpecNats): Pr
       await jsm.streams.update(s.name, { ...cur, max_age: cfg.max_age!, subjects: s.subjects, duplicate_window: cfg.duplicate_window! });
     }
   } catch (err) {
-    const msg = (err as Error).message;
-    if (/already in use/i.test(msg)) return; // a peer created it concurrently
-    throw new TributaryError("NATS_UNAVAILABLE", `cannot create JetStream stream ${s.name} (${s.subjects.join(", ")}): ${msg}`, { cause: err });
+    if (isStreamNameInUse(err)) return; // a peer created it concurrently
+    throw new TributaryError("NATS_UNAVAILABLE", `cannot create JetStream stream ${s.name} (${s.subjects.join(", ")}): ${errorText(err)}`, { cause: err });
   }
 }
 
 /** Deletes a JetStream stream if it exists (tests, stream removal with purge). */
 export async function deleteJetStream(nc: NatsConnection, name: string): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.delete(name).catch(() => undefined);
+  await jsm.streams.delete(name).catch((err: unknown) => (isStreamNotFound(err) ? undefined : Promise.reject(err)));
 }
 
 /**
@@ -62,6 +63,8 @@ export async function deleteClusterStreams(nc: NatsConnection, cluster: string):
   const jsm = await jetstreamManager(nc);
   for await (const s of jsm.streams.list()) {
     const n = s.config.name;
-    if (n.startsWith(`${cluster}_`) || n.startsWith(`KV_${cluster}_`)) await jsm.streams.delete(n).catch(() => undefined);
+    if (n.startsWith(`${cluster}_`) || n.startsWith(`KV_${cluster}_`)) {
+      await jsm.streams.delete(n).catch((err: unknown) => (isStreamNotFound(err) ? undefined : Promise.reject(err)));
+    }
   }
 }

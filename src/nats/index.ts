@@ -1,8 +1,15 @@
-/** Public surface of the NATS layer. */
-export * from "./names.js";
-export { connectNats } from "./connect.js";
-export { openControlPlane, getJson, toJson, type ControlPlane } from "./control-plane.js";
+/**
+ * Public surface of the NATS layer: names, the connection, the control-plane buckets
+ * (leases, fenced positions), the data-plane streams, the gap-free chain publisher and
+ * dead letters. NATS failures leave this layer as TributaryErrors classified by their
+ * JetStream codes (nats-errors.ts).
+ */
+export { Names, actorId, positionKey, type ActorKind, type ActorRef } from "./names.js";
+export { connectNats, type NatsOptions } from "./connect.js";
+export { openControlPlane, getJson, toJson, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
 export { LeaseStore, type Lease, type LeaseValue } from "./lease.js";
 export { PositionStore, type FencedPosition, type PositionValue } from "./positions.js";
-export { ChainPublisher, buildHeaders, type StreamTail } from "./chain-publisher.js";
-export { ensureJetStream, deleteJetStream, deleteClusterStreams } from "./data-plane.js";
+export { ChainPublisher, type ChainPublisherOptions, type StreamTail } from "./chain-publisher.js";
+export { HeaderBlock, headerValue } from "./header-block.js";
+export { ensureJetStream, deleteJetStream, deleteClusterStreams, type JetStreamSpec } from "./data-plane.js";
+export { ensureDlq, sendToDlq, type DeadLetter } from "./dlq.js";

@@ -1,12 +1,15 @@
 /**
  * Ownership leases in the leases KV bucket (brief: "Ownership protocol").
  * acquire = create (only if absent; its revision is the epoch / fencing token),
- * renew = CAS update on the last revision, release = CAS delete. Every failure of
- * renew is LEASE_LOST: the caller must stop at once.
+ * renew = CAS update on the last revision, release = CAS delete. A renew refused by the
+ * compare-and-set (someone else wrote the key, or it aged out) is LEASE_LOST: the caller
+ * must stop at once. Any other renew failure (timeout, reconnect) is NATS_UNAVAILABLE and
+ * retryable: the lease may still be ours, and the caller keeps its own deadline (ADR 0004).
  */
 import type { KV } from "@nats-io/kv";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 import { getJson, toJson } from "./control-plane.js";
+import { errorText, isWrongLastSequence } from "./nats-errors.js";
 
 /** What a lease key holds (readable with `nats kv get`). */
 export interface LeaseValue {
@@ -44,17 +47,18 @@ export class LeaseStore {
     try {
       epoch = await this.kv.create(key, toJson({ node: this.node, epoch: null, acquired } satisfies LeaseValue));
     } catch (err) {
+      if (!isWrongLastSequence(err)) throw new TributaryError("NATS_UNAVAILABLE", `cannot acquire lease ${key}: ${errorText(err)}`, { cause: err });
       const holder = await getJson<LeaseValue>(this.kv, key).catch(() => undefined);
-      if (holder || /wrong last sequence|exists/i.test((err as Error).message)) {
-        throw new TributaryError("LEASE_HELD", `lease ${key} is held by ${holder?.value.node ?? "another node"} (epoch ${holder?.value.epoch ?? "?"})`);
-      }
-      throw new TributaryError("NATS_UNAVAILABLE", `cannot acquire lease ${key}: ${(err as Error).message}`, { cause: err });
+      throw new TributaryError("LEASE_HELD", `lease ${key} is held by ${holder?.value.node ?? "another node"} (epoch ${holder?.value.epoch ?? "?"})`, { cause: err });
     }
     // Record the epoch in the value so `nats kv get` shows it; this is the first renew.
     return this.renew({ key, epoch, revision: epoch, confirmedAt: t0, acquired });
   }
 
-  /** CAS-renews; throws LEASE_LOST on any failure (revision moved, key gone, timeout). */
+  /**
+   * CAS-renews. Throws LEASE_LOST when the compare-and-set is refused (the revision moved or
+   * the key is gone); NATS_UNAVAILABLE (retryable) when the request failed otherwise.
+   */
   async renew(lease: Lease): Promise<Lease> {
     const t0 = this.now();
     const value: LeaseValue = { node: this.node, epoch: lease.epoch, acquired: lease.acquired, renewed: new Date().toISOString() };
@@ -62,7 +66,8 @@ export class LeaseStore {
       const revision = await this.kv.update(lease.key, toJson(value), lease.revision);
       return { ...lease, revision, confirmedAt: t0 };
     } catch (err) {
-      throw new TributaryError("LEASE_LOST", `lease ${lease.key} (epoch ${lease.epoch}) lost: ${(err as Error).message}`, { cause: err });
+      if (isWrongLastSequence(err)) throw new TributaryError("LEASE_LOST", `lease ${lease.key} (epoch ${lease.epoch}) lost: another writer changed it (${errorText(err)})`, { cause: err });
+      throw new TributaryError("NATS_UNAVAILABLE", `lease ${lease.key} (epoch ${lease.epoch}) not renewed: ${errorText(err)}; retrying until its deadline`, { cause: err });
     }
   }
 

@@ -5,7 +5,7 @@
  * names and subjects too, so clusters sharing an account never collide (docs/adr/0002).
  */
 
-export const DEFAULT_CLUSTER = "tributary";
+const DEFAULT_CLUSTER = "tributary";
 
 /** Escapes a name into one NATS subject token, reversibly ('~XX' hex for . * > ~ and whitespace/control). */
 export function escapeToken(s: string): string {

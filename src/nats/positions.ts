@@ -5,8 +5,9 @@
  * anyone else wrote in between.
  */
 import type { KV } from "@nats-io/kv";
-import { TributaryError } from "../errors.js";
+import { TributaryError, backoff, sleep } from "../base/index.js";
 import { getJson, toJson } from "./control-plane.js";
+import { errorText, isWrongLastSequence } from "./nats-errors.js";
 
 /** What a position key holds (readable with `nats kv get`). */
 export interface PositionValue<P = unknown> {
@@ -24,6 +25,7 @@ export interface FencedPosition<P> {
   position: P | null;
 }
 
+/** Fenced reads and compare-and-set writes of positions for one node. */
 export class PositionStore {
   constructor(private readonly kv: KV, readonly node: string) {}
 
@@ -43,8 +45,10 @@ export class PositionStore {
       try {
         const revision = cur ? await this.kv.update(key, toJson(value), cur.revision) : await this.kv.create(key, toJson(value));
         return { key, epoch, revision, position: value.position };
-      } catch {
-        // someone wrote in between (a stale owner's last checkpoint): read again
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw new TributaryError("NATS_UNAVAILABLE", `cannot fence position ${key}: ${errorText(err)}`, { cause: err });
+        // someone wrote in between (a stale owner's last checkpoint): read again, a little later
+        await sleep(backoff(attempt + 1, 20, 500));
       }
     }
     throw new TributaryError("FENCED", `could not fence position ${key} for epoch ${epoch}: it keeps changing under us`);
@@ -57,11 +61,10 @@ export class PositionStore {
       const revision = await this.kv.update(f.key, toJson(value), f.revision);
       return { ...f, revision, position };
     } catch (err) {
-      const msg = (err as Error).message ?? String(err);
-      if (/wrong last sequence/i.test(msg)) {
-        throw new TributaryError("FENCED", `checkpoint of ${f.key} refused for epoch ${f.epoch}: another owner wrote it (${msg})`, { cause: err });
+      if (isWrongLastSequence(err)) {
+        throw new TributaryError("FENCED", `checkpoint of ${f.key} refused for epoch ${f.epoch}: another owner wrote it (${errorText(err)})`, { cause: err });
       }
-      throw new TributaryError("NATS_UNAVAILABLE", `checkpoint of ${f.key} failed: ${msg}`, { cause: err });
+      throw new TributaryError("NATS_UNAVAILABLE", `checkpoint of ${f.key} failed: ${errorText(err)}`, { cause: err });
     }
   }
 }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { compileTransformer } from "./jsonata-transformer.js";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 
 const ev = {
   op: "u",

@@ -4,7 +4,7 @@
  * new event, an evaluation error is a poison event for the DLQ (the stream goes on).
  */
 import jsonata from "jsonata";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 
 export type TransformResult =
   | { kind: "emit"; value: Record<string, unknown> }

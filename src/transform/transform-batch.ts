@@ -41,7 +41,7 @@ interface Envelope {
 }
 
 /** The outcome of one input. */
-export async function transformOne(fn: CompiledTransformer, data: Uint8Array): Promise<{ outcome: Outcome; tsMs?: number }> {
+async function transformOne(fn: CompiledTransformer, data: Uint8Array): Promise<{ outcome: Outcome; tsMs?: number }> {
   let ev: Envelope;
   try {
     ev = JSON.parse(dec.decode(data)) as Envelope;

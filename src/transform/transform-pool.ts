@@ -13,7 +13,7 @@
 import { Worker } from "node:worker_threads";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { TributaryError } from "../errors.js";
+import { TributaryError } from "../base/index.js";
 import type { BatchOutcome } from "./transform-batch.js";
 import type { ThreadRequest } from "./transform-thread.js";
 

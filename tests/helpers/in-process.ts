@@ -1,7 +1,7 @@
 /** Starts a node inside the test process (for tests that need no process kills). */
 import { pino, type Logger } from "pino";
 import { parseConfig } from "../../src/config/index.js";
-import { startNode, type RunningNode } from "../../src/runtime/node.js";
+import { startNode, type RunningNode } from "../../src/node/index.js";
 import { freePort } from "./node-proc.js";
 import { NATS_URL } from "./nats.js";
 

@@ -61,6 +61,11 @@ export class BoundedQueue<T> {
     }
   }
 
+  /** The next item if one is queued (no waiting, no promise); undefined otherwise. */
+  poll(): T | undefined {
+    return this.shift()?.item;
+  }
+
   /** The next item; waits for one. Resolves undefined once closed and empty. */
   take(): Promise<T | undefined> {
     const next = this.shift();

@@ -5,8 +5,7 @@
  * Every refusal names the server (password redacted), the table or the setting, and the fix.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import { TributaryError } from "../../errors.js";
-import { redactUrl } from "./connection.js";
+import { TributaryError, redactUrl } from "../../base/index.js";
 
 /** Quotes an identifier with backticks (names may hold spaces, dots, backticks). */
 export const qi = (s: string): string => `\`${s.replace(/`/g, "``")}\``;
@@ -24,7 +23,7 @@ export interface ServerInfo {
 }
 
 /** The variables {@link checkBinlogSettings} reads, as `SHOW GLOBAL VARIABLES` returns them. */
-export const BINLOG_VARIABLES = ["version", "log_bin", "binlog_format", "binlog_row_image", "binlog_row_metadata", "server_id", "gtid_mode"] as const;
+const BINLOG_VARIABLES = ["version", "log_bin", "binlog_format", "binlog_row_image", "binlog_row_metadata", "server_id", "gtid_mode"] as const;
 
 const on = (v: string | undefined) => v !== undefined && /^(on|1|true)$/i.test(v);
 

@@ -1,17 +1,12 @@
 /**
- * The MySQL/MariaDB connection edge shared by the reader and the sink: `mysql://` URLs to
- * mysql2 options (with the value options the type map expects and a UTC session), the
- * password-redacted URL every message shows, and the translation of mysql2 errors into
- * retryable or not.
+ * The MySQL/MariaDB connection edge shared by the source and the sink: `mysql://` URLs to
+ * mysql2 options (with the value options the type map expects and a UTC session), and the
+ * translation of mysql2 errors into retryable or not. Messages show URLs through the one
+ * `redactUrl` (src/base).
  */
 import type { ConnectionOptions } from "mysql2";
-import { TributaryError, type ErrorCode } from "../../errors.js";
+import { TributaryError, redactUrl, type ErrorCode } from "../../base/index.js";
 import { VALUE_OPTIONS } from "./type-map.js";
-
-/** The URL with its password replaced by `***`, for messages and logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
-}
 
 /** The database named in the URL's path ('' when none). */
 export function databaseOf(url: string): string {
@@ -75,7 +70,7 @@ const NOT_RETRYABLE_ERRNO = new Set([
 ]);
 
 /** Whether a mysql2 error (or one from the socket under it) is worth retrying as is. */
-export function isRetryableMysqlError(err: unknown): boolean {
+function isRetryableMysqlError(err: unknown): boolean {
   if (err instanceof TributaryError) return err.retryable;
   const e = (err ?? {}) as MysqlErrorShape;
   if (typeof e.errno === "number" && NOT_RETRYABLE_ERRNO.has(e.errno)) return false;

@@ -3,7 +3,7 @@
  * change events. The database is both the event's `db` and its `schema`, so subjects read
  * `cdc.<stream>.<database>.<table>`.
  */
-import type { ChangeEvent, Op, Row } from "../../events/change-event.js";
+import type { ChangeEvent, Op, Row } from "../../events/index.js";
 import { decodeValue } from "./type-map.js";
 
 /** What the builder knows about a table. */

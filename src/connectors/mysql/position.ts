@@ -37,9 +37,9 @@ const FILE_DIGITS = 10;
 const OFFSET_DIGITS = 12;
 const INDEX_DIGITS = 14;
 /** Rows one snapshot attempt may number (the attempt takes the index's higher digits). */
-export const SNAPSHOT_ROWS_PER_ATTEMPT = 100_000_000_000;
+const SNAPSHOT_ROWS_PER_ATTEMPT = 100_000_000_000;
 /** Snapshot attempts the index can tell apart. */
-export const MAX_SNAPSHOT_ATTEMPTS = 999;
+const MAX_SNAPSHOT_ATTEMPTS = 999;
 
 /**
  * The numeric extension of a binlog file name (`mariadb-bin.000042` -> 42); files of one

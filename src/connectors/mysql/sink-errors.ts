@@ -4,7 +4,7 @@
  * row's data — an SQLSTATE of class 22/23, which the sink worker answers by dead-lettering
  * that row alone (MySQL reports some data errors, e.g. 1366 "incorrect value", as HY000).
  */
-import { TributaryError, type ErrorCode } from "../../errors.js";
+import { TributaryError, type ErrorCode } from "../../base/index.js";
 
 /** A MySQL sink failure. `retryable`: the same batch may succeed later (connection, deadlock…). */
 export class SinkWriteError extends TributaryError {

@@ -5,12 +5,10 @@
  * makes replays idempotent; its row lock serializes an old and a new owner of one sink.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import type { SinkCheckpoint } from "../shared/sql-sink-writer.js";
-
-export type { SinkCheckpoint };
+import type { SinkOffset } from "../../core/index.js";
 
 /** The offsets table's name (unqualified: it lives in the connection's database). */
-export const OFFSETS_TABLE = "tributary_sink_offsets";
+const OFFSETS_TABLE = "tributary_sink_offsets";
 
 /**
  * Creates the offsets table if missing and the sink's row in it (seq 0, epoch 0), so that
@@ -28,19 +26,19 @@ export async function ensureOffsets(c: Connection, sinkId: string): Promise<void
   await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [sinkId]);
 }
 
-function toCheckpoint(rows: RowDataPacket[]): SinkCheckpoint {
+function toCheckpoint(rows: RowDataPacket[]): SinkOffset {
   const r = rows[0];
   return r ? { seq: Number(r.seq), epoch: Number(r.epoch) } : { seq: 0, epoch: 0 };
 }
 
 /** The stored checkpoint, `{0, 0}` when the sink has none. */
-export async function readOffsets(c: Connection, sinkId: string): Promise<SinkCheckpoint> {
+export async function readOffsets(c: Connection, sinkId: string): Promise<SinkOffset> {
   const [rows] = await c.query<RowDataPacket[]>(`SELECT seq, epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ?`, [sinkId]);
   return toCheckpoint(rows);
 }
 
 /** Inside an open transaction: reads the checkpoint and locks its row until commit. */
-export async function lockOffsets(c: Connection, sinkId: string): Promise<SinkCheckpoint> {
+export async function lockOffsets(c: Connection, sinkId: string): Promise<SinkOffset> {
   const [rows] = await c.query<RowDataPacket[]>(`SELECT seq, epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ? FOR UPDATE`, [sinkId]);
   if (!rows[0]) {
     // the row was deleted by hand since open(): recreate it inside this transaction
@@ -50,6 +48,6 @@ export async function lockOffsets(c: Connection, sinkId: string): Promise<SinkCh
 }
 
 /** Inside the batch's transaction: stores the new checkpoint. */
-export async function writeOffsets(c: Connection, sinkId: string, cp: SinkCheckpoint): Promise<void> {
+export async function writeOffsets(c: Connection, sinkId: string, cp: SinkOffset): Promise<void> {
   await c.query(`UPDATE ${OFFSETS_TABLE} SET seq = ?, epoch = ? WHERE sink_id = ?`, [cp.seq, cp.epoch, sinkId]);
 }

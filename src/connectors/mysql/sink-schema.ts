@@ -5,9 +5,9 @@
  * it before a batch's transaction, never inside it.
  */
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import type { ChangeEvent } from "../../events/change-event.js";
-import type { SinkRecord, TargetTable } from "../shared/coalesce.js";
-import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/sink-table.js";
+import type { ChangeEvent } from "../../events/index.js";
+import type { SinkRecord, TargetTable } from "../../core/index.js";
+import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/index.js";
 import { qi } from "./catalog.js";
 import { inferMysqlType, keyColumnType, mysqlTypeFor, type MysqlColumnType } from "./type-map.js";
 

@@ -5,7 +5,7 @@
  * value goes through toMysqlParam for its target column; mysql2 escapes it client-side.
  */
 import type { Connection } from "mysql2/promise";
-import type { JsonValue, Row } from "../../events/change-event.js";
+import type { JsonValue, Row } from "../../events/index.js";
 import { qi } from "./catalog.js";
 import { qualifiedName, type ColumnMeta, type TableMeta } from "./sink-schema.js";
 import { toMysqlParam } from "./type-map.js";

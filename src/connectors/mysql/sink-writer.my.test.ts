@@ -8,15 +8,21 @@ import mysql from "mysql2/promise";
 import type { Connection, RowDataPacket } from "mysql2/promise";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChangeEvent, Op, Row } from "../../events/change-event.js";
-import { MysqlSinkWriter, SinkWriteError, type MysqlSinkWriterOptions } from "./sink-writer.js";
-import type { SinkRecord } from "../shared/coalesce.js";
+import type { ChangeEvent, Op, Row } from "../../events/index.js";
+import { SinkWriteError } from "./sink-errors.js";
+import { MysqlSinkWriter, type MysqlSinkWriterOptions } from "./sink-writer.js";
+import { sinkBatch, type SinkOffset, type SinkRecord } from "../../core/index.js";
 
 const DB = `msw_${randomBytes(5).toString("hex")}`;
 const URL = `mysql://root@127.0.0.1:3306/${DB}`;
 const log = pino({ level: "silent" });
 let c: Connection;
 const writers: MysqlSinkWriter[] = [];
+
+/** Applies `records` as one batch (the sink kernel's call). */
+function applyBatch(w: MysqlSinkWriter, records: readonly SinkRecord[], offset: SinkOffset): Promise<void> {
+  return w.apply(sinkBatch(records, (s) => w.target(s)), offset);
+}
 
 async function open(opts: Partial<MysqlSinkWriterOptions> = {}): Promise<MysqlSinkWriter> {
   const w = await MysqlSinkWriter.open({ url: URL, table: "{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, ...opts }, log);
@@ -66,10 +72,10 @@ describe("MysqlSinkWriter", () => {
     const w = await open();
     const after = { id: "18446744073709551615", d: "-12345678901234567890.0123456789", dt: "2024-02-29T23:59:59.123456", ts: "2024-03-01T01:02:03.456789Z", j: '{"n": 12345678901234567890.5}', b: "AP8K", bits: "000000000101", e: "y", s: "a,c", txt: "héllo 🎉", f: 0.1, dbl: 0.30000000000000004 };
     const r = ev("c", "t", { key: { id: after.id }, after });
-    await w.applyBatch([r], { seq: r.seq, epoch: 3 });
+    await applyBatch(w, [r], { seq: r.seq, epoch: 3 });
     const [row] = await rows("SELECT CAST(id AS CHAR) id, CAST(d AS CHAR) d, DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') dt, DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f') ts, j, HEX(b) b, LPAD(BIN(bits), 12, '0') bits, e, s, txt, CAST(f AS CHAR) f, CAST(dbl AS CHAR) dbl, g FROM t");
     expect(row).toMatchObject({ id: "18446744073709551615", d: "-12345678901234567890.0123456789", dt: "2024-02-29 23:59:59.123456", ts: "2024-03-01 01:02:03.456789", j: '{"n": 12345678901234567890.5}', b: "00FF0A", bits: "000000000101", e: "y", s: "a,c", txt: "héllo 🎉", f: "0.1", dbl: "0.30000000000000004", g: "g18446744073709551615" });
-    expect(await w.readCheckpoint()).toEqual({ seq: r.seq, epoch: 3 });
+    expect(await w.readOffset()).toEqual({ seq: r.seq, epoch: 3 });
   });
 
   it("coalesces a key's changes, deletes by key, and keeps absent columns", async () => {
@@ -82,7 +88,7 @@ describe("MysqlSinkWriter", () => {
       ev("c", "t", { key: { id: 12 }, after: { id: 12, txt: "keep", e: "x" } }),
       ev("u", "t", { key: { id: 12 }, after: { id: 12, e: "y" } }), // txt absent: kept
     ];
-    await w.applyBatch(batch, { seq: batch.at(-1)!.seq, epoch: 1 });
+    await applyBatch(w, batch, { seq: batch.at(-1)!.seq, epoch: 1 });
     expect(await rows("SELECT id, txt, e FROM t WHERE id BETWEEN 10 AND 19 ORDER BY id")).toEqual([
       { id: "10", txt: "b", e: null },
       { id: "12", txt: "keep", e: "y" },
@@ -92,12 +98,12 @@ describe("MysqlSinkWriter", () => {
   it("skips records at or below the stored sequence (replay has no effect) and refuses a lower epoch", async () => {
     const w = await open();
     const a = ev("c", "t", { key: { id: 20 }, after: { id: 20, txt: "first" } });
-    await w.applyBatch([a], { seq: a.seq, epoch: 5 });
+    await applyBatch(w, [a], { seq: a.seq, epoch: 5 });
     await c.query("UPDATE t SET txt = 'changed by hand' WHERE id = 20");
-    await w.applyBatch([a], { seq: a.seq, epoch: 5 }); // replayed: skipped
+    await applyBatch(w, [a], { seq: a.seq, epoch: 5 }); // replayed: skipped
     expect((await rows("SELECT txt FROM t WHERE id = 20"))[0]?.txt).toBe("changed by hand");
     const b = ev("u", "t", { key: { id: 20 }, after: { id: 20, txt: "stale" } });
-    const err = await failure(w.applyBatch([b], { seq: b.seq, epoch: 4 }));
+    const err = await failure(applyBatch(w, [b], { seq: b.seq, epoch: 4 }));
     expect(err.code).toBe("FENCED");
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/epoch 4 is older than the stored epoch 5/);
@@ -107,8 +113,8 @@ describe("MysqlSinkWriter", () => {
   it("empties the table on truncate inside the batch's transaction", async () => {
     const w = await open({ table: "trunc_{table}", autoCreate: true });
     const batch = [ev("c", "x", { key: { id: 1 }, after: { id: 1 }, types: { id: "int(11)" } }), ev("t", "x"), ev("c", "x", { key: { id: 2 }, after: { id: 2 }, types: { id: "int(11)" } })];
-    await w.applyBatch(batch.slice(0, 1), { seq: batch[0]!.seq, epoch: 1 });
-    await w.applyBatch(batch.slice(1), { seq: batch[2]!.seq, epoch: 1 });
+    await applyBatch(w, batch.slice(0, 1), { seq: batch[0]!.seq, epoch: 1 });
+    await applyBatch(w, batch.slice(1), { seq: batch[2]!.seq, epoch: 1 });
     expect(await rows("SELECT id FROM trunc_x")).toEqual([{ id: 2 }]);
   });
 
@@ -116,20 +122,20 @@ describe("MysqlSinkWriter", () => {
     const w = await open({ table: "auto_{table}", autoCreate: true });
     const my = ev("c", "m", { key: { id: 1 }, after: { id: 1, v: "9.50", e: "b" }, types: { id: "bigint(20) unsigned", v: "decimal(10,2)", e: "enum('a','b')" } });
     const pg = ev("c", "p", { connector: "postgres", key: { k: "a" }, after: { k: "a", n: "12", doc: '{"a":1}', raw: "AP8K" }, types: { k: "text", n: "int8", doc: "jsonb", raw: "bytea" } });
-    await w.applyBatch([my, pg], { seq: pg.seq, epoch: 1 });
+    await applyBatch(w, [my, pg], { seq: pg.seq, epoch: 1 });
     const cols = await rows(`SELECT TABLE_NAME t, COLUMN_NAME c, COLUMN_TYPE ty FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '${DB}' AND TABLE_NAME IN ('auto_m', 'auto_p') ORDER BY TABLE_NAME, ORDINAL_POSITION`);
     expect(cols.map((r) => `${r.t}.${r.c}:${r.ty}`)).toEqual(["auto_m.id:bigint(20) unsigned", "auto_m.v:decimal(10,2)", "auto_m.e:enum('a','b')", "auto_p.k:varchar(255)", "auto_p.n:bigint(20)", "auto_p.doc:longtext", "auto_p.raw:longblob"]);
     const more = ev("u", "m", { key: { id: 1 }, after: { id: 1, added: 7 } });
-    await w.applyBatch([more], { seq: more.seq, epoch: 1 });
+    await applyBatch(w, [more], { seq: more.seq, epoch: 1 });
     expect(await rows("SELECT id, CAST(v AS CHAR) v, added FROM auto_m")).toEqual([{ id: "1", v: "9.50", added: "7" }]);
   });
 
   it("names a missing table and a missing column, and does not retry them", async () => {
     const w = await open();
-    const e1 = await failure(w.applyBatch([ev("c", "nope", { key: { id: 1 }, after: { id: 1 } })], { seq: ++seq, epoch: 1 }));
+    const e1 = await failure(applyBatch(w, [ev("c", "nope", { key: { id: 1 }, after: { id: 1 } })], { seq: ++seq, epoch: 1 }));
     expect(e1.code).toBe("SINK_INVALID");
     expect(e1.message).toMatch(new RegExp(`mysql sink s_\\w+, table \`${DB}\`\\.\`nope\`: table does not exist \\(autoCreate: true would create it`));
-    const e2 = await failure(w.applyBatch([ev("c", "t", { key: { id: 1 }, after: { id: 1, nosuch: 1 } })], { seq: ++seq, epoch: 1 }));
+    const e2 = await failure(applyBatch(w, [ev("c", "t", { key: { id: 1 }, after: { id: 1, nosuch: 1 } })], { seq: ++seq, epoch: 1 }));
     expect(e2.message).toMatch(/column\(s\) "nosuch" missing from the table/);
     expect(e2.retryable).toBe(false);
   });
@@ -138,7 +144,7 @@ describe("MysqlSinkWriter", () => {
     const w = await open();
     const bad = [ev("c", "t", { key: { id: 30 }, after: { id: 30, e: "not-an-enum" } }), ev("c", "t", { key: { id: 31 }, after: { id: 31, b: "%%% not base64" } })];
     for (const r of bad) {
-      const err = await failure(w.applyBatch([r], { seq: r.seq, epoch: 1 }));
+      const err = await failure(applyBatch(w, [r], { seq: r.seq, epoch: 1 }));
       expect(err.code).toBe("SINK_INVALID");
       expect(err.sqlState).toMatch(/^(22|23)/);
     }

@@ -1,25 +1,22 @@
 /**
- * The database side of the MySQL/MariaDB sink: applies a batch of change events to target
- * tables in ONE transaction together with the sink's checkpoint (the last applied JetStream
- * sequence and the writer's epoch, in `tributary_sink_offsets`), so a replayed batch is
- * skipped record by record: exactly-once effect, and a lower epoch is refused (FENCED).
- * Table creation and new columns (autoCreate) run before the transaction, because DDL
- * commits implicitly in MySQL.
+ * The MySQL/MariaDB sink (the sink contract's adapter): applies a batch of change events to
+ * target tables in ONE transaction together with the sink's offset (the last applied
+ * JetStream sequence and the writer's epoch, in `tributary_sink_offsets`), so a replayed
+ * batch is skipped record by record: exactly-once effect, and a lower epoch is refused
+ * (FENCED). Table creation and new columns (autoCreate) run before the transaction, because
+ * DDL commits implicitly in MySQL.
  */
 import mysql from "mysql2/promise";
 import type { Connection } from "mysql2/promise";
 import type { Logger } from "pino";
-import { coalesceTable, compileTableTemplate, declaredKeyColumns, groupByTarget, type SinkRecord, type TargetTable } from "../shared/coalesce.js";
-import { byColumnSet } from "../shared/sink-table.js";
-import { SqlSinkWriter, type BatchStats, type SinkCheckpoint, type SqlSinkDialect } from "../shared/sql-sink-writer.js";
-import { connectionOptions, databaseOf, redactUrl } from "./connection.js";
+import { redactUrl } from "../../base/index.js";
+import { compileTableTemplate, type SinkBatch, type SinkOffset, type TargetGroup } from "../../core/index.js";
+import { SqlSink, byColumnSet, type BatchStats, type SqlSinkDialect } from "../shared/index.js";
+import { connectionOptions, databaseOf } from "./connection.js";
 import { SinkWriteError, toSinkError } from "./sink-errors.js";
 import { ensureOffsets, lockOffsets, readOffsets, writeOffsets } from "./sink-offsets.js";
 import { addColumns, columnTypesFrom, createTable, describeTable, qualifiedName, type TableMeta } from "./sink-schema.js";
 import { deleteKeys, emptyTable, upsertRows } from "./sink-statements.js";
-
-export { SinkWriteError } from "./sink-errors.js";
-export type { SinkCheckpoint } from "./sink-offsets.js";
 
 /** How to reach and shape the target. */
 export interface MysqlSinkWriterOptions {
@@ -60,12 +57,12 @@ const dialect: SqlSinkDialect<Connection, TableMeta> = {
 };
 
 /** Writes batches of change events into a MySQL/MariaDB database over one connection. */
-export class MysqlSinkWriter extends SqlSinkWriter<Connection, TableMeta, BatchStats> {
+export class MysqlSinkWriter extends SqlSink<Connection, TableMeta, BatchStats> {
   private constructor(conn: Connection, opts: MysqlSinkWriterOptions, log: Logger) {
     super(conn, opts, log, dialect, compileTableTemplate(opts.table, databaseOf(opts.url)));
     conn.on("error", (err: Error) => {
       this.lost = err;
-      log.warn({ err: err.message }, "mysql sink connection lost");
+      log.warn({ err }, "mysql sink connection lost");
     });
   }
 
@@ -100,30 +97,31 @@ export class MysqlSinkWriter extends SqlSinkWriter<Connection, TableMeta, BatchS
   }
 
   /** DDL commits implicitly in MySQL: every target table is made ready before the transaction. */
-  protected override async attempt(records: readonly SinkRecord[], checkpoint: SinkCheckpoint): Promise<void> {
-    await this.prepareTables(records);
-    await super.attempt(records, checkpoint);
+  protected override async attempt(batch: SinkBatch, offset: SinkOffset): Promise<void> {
+    await this.prepareTables(batch);
+    await super.attempt(batch, offset);
   }
 
   /** Before the transaction: every target table exists with every column the batch writes (autoCreate), and its description is cached. */
-  private async prepareTables(records: readonly SinkRecord[]): Promise<void> {
-    for (const { target, records: group } of groupByTarget(records, this.resolve).values()) {
-      await this.prepareTable(target, group).catch((err: unknown) => {
-        throw toSinkError(this.opts.sinkId, qualifiedName(target), err);
+  private async prepareTables(batch: SinkBatch): Promise<void> {
+    for (const group of batch.groups()) {
+      await this.prepareTable(group).catch((err: unknown) => {
+        throw toSinkError(this.opts.sinkId, qualifiedName(group.target), err);
       });
     }
   }
 
   /** One table's share of the batch, inside the open transaction (the table was prepared). */
-  protected override async applyTable(target: TargetTable, records: SinkRecord[], stats: BatchStats): Promise<void> {
+  protected override async applyTable(group: TargetGroup, stats: BatchStats): Promise<void> {
+    const { target, records } = group;
     const name = qualifiedName(target);
     const meta = await this.describe(target, true);
     if (!meta) {
       if (records.every((r) => r.event.op === "t")) return;
       throw this.invalid(name, "table does not exist");
     }
-    const keyColumns = declaredKeyColumns(records) ?? meta.primaryKey;
-    const plan = coalesceTable(records, keyColumns ?? []);
+    const keyColumns = group.declaredKey ?? meta.primaryKey;
+    const plan = group.plan(keyColumns ?? []);
     if (plan.truncate) {
       await emptyTable(this.conn, meta);
       stats.truncated++;

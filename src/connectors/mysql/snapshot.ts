@@ -13,7 +13,7 @@
  */
 import type { Connection as CoreConnection } from "mysql2";
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import { TributaryError } from "../../errors.js";
+import { TributaryError } from "../../base/index.js";
 import type { ServerInfo, TableInfo } from "./catalog.js";
 import { qi } from "./catalog.js";
 import { snapshotExpr } from "./type-map.js";

@@ -9,7 +9,7 @@
  * and JSON as strings) and a session time zone of UTC, so that the snapshot and the binlog
  * give the same JSON for the same stored value.
  */
-import type { JsonValue } from "../../events/change-event.js";
+import type { JsonValue } from "../../events/index.js";
 
 /** mysql2 / zongji options under which decodeValue sees the value shapes it expects. */
 export const VALUE_OPTIONS = {

@@ -4,7 +4,7 @@
  * Every refusal names the table and the fix.
  */
 import type pg from "pg";
-import { TributaryError } from "../../errors.js";
+import { TributaryError } from "../../base/index.js";
 import type { ColumnType } from "./type-map.js";
 
 export const qi = (s: string): string => `"${s.replace(/"/g, '""')}"`;

@@ -2,7 +2,7 @@
  * Turns pgoutput tuples (TEXT values, see catalog SESSION_OPTIONS) and snapshot rows into
  * change events. Unchanged-TOAST values arrive as `undefined` and become absent keys.
  */
-import type { ChangeEvent, JsonValue, Op, Row } from "../../events/change-event.js";
+import type { ChangeEvent, JsonValue, Op, Row } from "../../events/index.js";
 import { textDecoderFor, type ColumnType } from "./type-map.js";
 
 /** What the builder knows about a table. */

@@ -4,7 +4,7 @@
  * branches on (retry the batch as is, or stop / dead-letter it).
  */
 import pg from "pg";
-import { TributaryError, type ErrorCode } from "../../errors.js";
+import { TributaryError, type ErrorCode } from "../../base/index.js";
 
 /** A PostgreSQL sink failure. `retryable`: the same batch may succeed later (connection, deadlock…). */
 export class SinkWriteError extends TributaryError {

@@ -4,9 +4,7 @@
  * same transaction as the data, which is what makes replays idempotent.
  */
 import type pg from "pg";
-import type { SinkCheckpoint } from "../shared/sql-sink-writer.js";
-
-export type { SinkCheckpoint };
+import type { SinkOffset } from "../../core/index.js";
 
 /** Serializes concurrent first-time creation by several sinks (CREATE … IF NOT EXISTS can race). */
 const CREATE_LOCK = 7_310_575_213_948_134_001n;
@@ -34,7 +32,7 @@ export async function ensureOffsetsTable(client: pg.ClientBase): Promise<void> {
 }
 
 /** The stored checkpoint, `{0, 0}` when the sink has none. */
-export async function readOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkCheckpoint> {
+export async function readOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkOffset> {
   const r = await client.query<{ seq: string; epoch: string }>(
     "SELECT seq::text AS seq, epoch::text AS epoch FROM tributary.sink_offsets WHERE sink_id = $1",
     [sinkId],
@@ -48,7 +46,7 @@ export async function readOffsets(client: pg.ClientBase, sinkId: string): Promis
  * writers of one sink (an old and a new owner) apply batches one after the other and the
  * second sees what the first stored.
  */
-export async function lockOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkCheckpoint> {
+export async function lockOffsets(client: pg.ClientBase, sinkId: string): Promise<SinkOffset> {
   const select = () =>
     client.query<{ seq: string; epoch: string }>(
       "SELECT seq::text AS seq, epoch::text AS epoch FROM tributary.sink_offsets WHERE sink_id = $1 FOR UPDATE",
@@ -68,7 +66,7 @@ export async function lockOffsets(client: pg.ClientBase, sinkId: string): Promis
 }
 
 /** Inside the transaction that applied the data: stores the new checkpoint. */
-export async function writeOffsets(client: pg.ClientBase, sinkId: string, cp: SinkCheckpoint): Promise<void> {
+export async function writeOffsets(client: pg.ClientBase, sinkId: string, cp: SinkOffset): Promise<void> {
   await client.query("UPDATE tributary.sink_offsets SET seq = $2, epoch = $3, updated_at = now() WHERE sink_id = $1", [
     sinkId,
     cp.seq,

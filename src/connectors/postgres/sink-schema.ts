@@ -5,8 +5,8 @@
  * statement of the sink uses.
  */
 import type pg from "pg";
-import type { SinkRecord, TargetTable } from "./coalesce.js";
-import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/sink-table.js";
+import type { SinkRecord, TargetTable } from "../../core/index.js";
+import { columnTypesFrom as sharedColumnTypesFrom, type SinkTableMeta } from "../shared/index.js";
 import { inferSqlType, sqlTypeFor } from "./type-map.js";
 
 /** Quotes an identifier: `"…"` with inner quotes doubled (names may hold spaces, dots, capitals, quotes). */

@@ -10,7 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import type { JsonValue, Row } from "../../events/change-event.js";
+import type { JsonValue, Row } from "../../events/index.js";
 import { qualifiedName, quoteIdent, type ColumnMeta, type TableMeta } from "./sink-schema.js";
 import { toPgParam } from "./type-map.js";
 
@@ -134,7 +134,7 @@ function* copyLines(cols: readonly ColumnMeta[], columns: readonly string[], row
 const COPY_SPECIAL = /[\\\n\r\t]/;
 
 /** One field in COPY text format: `\N` for NULL, bytea as `\x<hex>`, backslash and controls escaped. */
-export function copyField(value: unknown): string {
+function copyField(value: unknown): string {
   if (value === null || value === undefined) return "\\N";
   let text: string;
   if (Buffer.isBuffer(value)) text = "\\x" + value.toString("hex");

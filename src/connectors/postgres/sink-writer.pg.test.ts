@@ -7,8 +7,10 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChangeEvent, Op, Row } from "../../events/change-event.js";
-import { PostgresSinkWriter, SinkWriteError, type PostgresSinkWriterOptions, type SinkRecord } from "./sink-writer.js";
+import type { ChangeEvent, Op, Row } from "../../events/index.js";
+import { sinkBatch, type SinkOffset, type SinkRecord } from "../../core/index.js";
+import { SinkWriteError } from "./sink-errors.js";
+import { PostgresSinkWriter, type PostgresSinkWriterOptions } from "./sink-writer.js";
 
 const DB = `sw_${randomBytes(6).toString("hex")}`;
 const URL = `postgres://postgres@127.0.0.1:5432/${DB}`;
@@ -16,6 +18,11 @@ const log = pino({ level: "silent" });
 let admin: pg.Client;
 let db: pg.Client;
 const writers: PostgresSinkWriter[] = [];
+
+/** Applies `records` as one batch (the sink kernel's call). */
+function applyBatch(w: PostgresSinkWriter, records: readonly SinkRecord[], offset: SinkOffset): Promise<void> {
+  return w.apply(sinkBatch(records, (s) => w.target(s)), offset);
+}
 
 async function open(opts: Partial<PostgresSinkWriterOptions> = {}, logger = log): Promise<PostgresSinkWriter> {
   const w = await PostgresSinkWriter.open({ url: URL, table: "{schema}.{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, ...opts }, logger);
@@ -104,7 +111,7 @@ async function typedRow(id: number): Promise<Record<string, unknown> | undefined
 describe("PostgresSinkWriter", () => {
   it("writes every type exactly and keeps absent columns (unchanged TOAST)", async () => {
     const w = await open();
-    await w.applyBatch(
+    await applyBatch(w, 
       [
         ev("c", "typed", { key: { id: 1 }, after: TYPED_ROW }),
         ev("c", "typed", { key: { id: 2 }, after: { ...TYPED_ROW, id: 2 } }),
@@ -136,20 +143,20 @@ describe("PostgresSinkWriter", () => {
   it("stores the checkpoint in the same transaction and replays idempotently", async () => {
     const w = await open();
     const sinkId = (w as unknown as { opts: PostgresSinkWriterOptions }).opts.sinkId;
-    expect(await w.readCheckpoint()).toEqual({ seq: 0, epoch: 0 });
+    expect(await w.readOffset()).toEqual({ seq: 0, epoch: 0 });
     const batch = [
       ev("c", "typed", { key: { id: 10 }, after: { id: 10, name: "a" } }),
       ev("u", "typed", { key: { id: 10 }, after: { id: 10, name: "b" } }),
       ev("c", "typed", { key: { id: 11 }, after: { id: 11, name: "x" } }),
     ];
     const last = batch[2]?.seq ?? 0;
-    await w.applyBatch(batch, { seq: last, epoch: 3 });
-    expect(await w.readCheckpoint()).toEqual({ seq: last, epoch: 3 });
+    await applyBatch(w, batch, { seq: last, epoch: 3 });
+    expect(await w.readOffset()).toEqual({ seq: last, epoch: 3 });
     const stored = await offsets(sinkId);
 
     // A later change made elsewhere must survive a replay: the replay is skipped, not re-applied.
     await db.query("UPDATE app.typed SET name = 'later' WHERE id = 10");
-    await w.applyBatch(batch, { seq: last, epoch: 3 });
+    await applyBatch(w, batch, { seq: last, epoch: 3 });
     expect(await rows("SELECT id, name FROM app.typed WHERE id IN (10, 11) ORDER BY id")).toEqual([
       { id: "10", name: "later" },
       { id: "11", name: "x" },
@@ -158,15 +165,15 @@ describe("PostgresSinkWriter", () => {
 
     // An overlapping batch applies only its new records.
     const more = ev("u", "typed", { key: { id: 11 }, after: { id: 11, name: "y" } });
-    await w.applyBatch([...batch, more], { seq: more.seq, epoch: 3 });
+    await applyBatch(w, [...batch, more], { seq: more.seq, epoch: 3 });
     expect(await rows("SELECT id, name FROM app.typed WHERE id IN (10, 11) ORDER BY id")).toEqual([
       { id: "10", name: "later" },
       { id: "11", name: "y" },
     ]);
-    expect(await w.readCheckpoint()).toEqual({ seq: more.seq, epoch: 3 });
+    expect(await w.readOffset()).toEqual({ seq: more.seq, epoch: 3 });
 
     // A writer of an older epoch is fenced off.
-    const fenced = await failure(w.applyBatch([ev("u", "typed", { key: { id: 11 }, after: { id: 11, name: "stale" } })], { seq: seqCounter, epoch: 2 }));
+    const fenced = await failure(applyBatch(w, [ev("u", "typed", { key: { id: 11 }, after: { id: 11, name: "stale" } })], { seq: seqCounter, epoch: 2 }));
     expect(fenced.code).toBe("FENCED");
     expect(fenced.retryable).toBe(false);
     expect((await rows("SELECT name FROM app.typed WHERE id = 11"))[0]).toEqual({ name: "y" });
@@ -176,7 +183,7 @@ describe("PostgresSinkWriter", () => {
     await db.query(`CREATE TABLE app.pairs (a int, b text, v text, w text, PRIMARY KEY (b, a))`);
     await db.query(`INSERT INTO app.pairs VALUES (1, 'x', 'old', 'old-w'), (2, 'x', 'gone', NULL), (3, 'x', 'keep', NULL)`);
     const w = await open();
-    await w.applyBatch(
+    await applyBatch(w, 
       [
         ev("d", "pairs", { key: { a: 1, b: "x" } }),
         ev("c", "pairs", { key: { a: 1, b: "x" }, after: { a: 1, b: "x", v: "new" } }), // w must not survive the delete
@@ -189,7 +196,7 @@ describe("PostgresSinkWriter", () => {
       { a: 1, b: "x", v: "new", w: null },
       { a: 3, b: "x", v: "kept", w: null },
     ]);
-    await w.applyBatch(
+    await applyBatch(w, 
       [
         ev("c", "pairs", { key: { a: 9, b: "y" }, after: { a: 9, b: "y", v: "dropped by truncate" } }),
         ev("t", "pairs"),
@@ -203,7 +210,7 @@ describe("PostgresSinkWriter", () => {
   it("creates missing tables and columns with autoCreate, quoting odd identifiers", async () => {
     const w = await open({ autoCreate: true, table: "{schema}.{table}_copy" });
     const types = { id: "int8", "Col With Space": "_text", "we\"ird.col": "numeric", doc: "jsonb", at: "timestamptz", bin: "bytea", toasted: "text" };
-    await w.applyBatch(
+    await applyBatch(w, 
       [
         ev("c", 'tab"le.1', {
           schema: "My Schema",
@@ -232,7 +239,7 @@ describe("PostgresSinkWriter", () => {
     expect(pk).toEqual([{ def: "PRIMARY KEY (id)" }]);
 
     // A column the table lacks: typed from `types` when given, else inferred from the value.
-    await w.applyBatch(
+    await applyBatch(w, 
       [
         ev("u", 'tab"le.1', { schema: "My Schema", key: { id: "9007199254740993" }, after: { id: "9007199254740993", added: 5, extra: 7 }, types: { ...types, extra: "int2" } }),
       ],
@@ -265,7 +272,7 @@ describe("PostgresSinkWriter", () => {
       );
     }
     batch.push(ev("d", "bulk", { key: { id: 4999 } }));
-    await w.applyBatch(batch, { seq: seqCounter, epoch: 1 });
+    await applyBatch(w, batch, { seq: seqCounter, epoch: 1 });
     expect(logged.find((l) => l.msg === "batch applied")).toMatchObject({ records: 5001, upserted: 4999, copied: 4999, deleted: 1 });
     expect((await rows("SELECT count(*)::int AS n, count(gone)::int AS kept FROM app.bulk"))[0]).toEqual({ n: 4999, kept: 10 });
     expect(await rows("SELECT id, body, tags, encode(bin, 'hex') AS bin, amount::text FROM app.bulk WHERE id IN (7, 5000) ORDER BY id")).toEqual([
@@ -276,7 +283,7 @@ describe("PostgresSinkWriter", () => {
     // The same rows through VALUES (threshold above the batch) land identically.
     await db.query(`CREATE TABLE app.bulk_values (LIKE app.bulk INCLUDING ALL)`);
     const v = await open({ table: "{schema}.{table}_values", copyThreshold: 100_000 });
-    await v.applyBatch(batch.map((r) => ({ ...r, seq: r.seq })), { seq: seqCounter, epoch: 1 });
+    await applyBatch(v, batch.map((r) => ({ ...r, seq: r.seq })), { seq: seqCounter, epoch: 1 });
     const diff = await rows(`(SELECT id, body, tags, bin, amount FROM app.bulk EXCEPT SELECT id, body, tags, bin, amount FROM app.bulk_values)
                               UNION ALL (SELECT id, body, tags, bin, amount FROM app.bulk_values EXCEPT SELECT id, body, tags, bin, amount FROM app.bulk)`);
     expect(diff).toEqual([]);
@@ -285,7 +292,7 @@ describe("PostgresSinkWriter", () => {
   it("writes identity and skips generated columns", async () => {
     await db.query(`CREATE TABLE app.ident (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text, vv text GENERATED ALWAYS AS (v || v) STORED)`);
     const w = await open();
-    await w.applyBatch([ev("c", "ident", { key: { id: 42 }, after: { id: 42, v: "ab", vv: "ignored" } })], { seq: seqCounter, epoch: 1 });
+    await applyBatch(w, [ev("c", "ident", { key: { id: 42 }, after: { id: 42, v: "ab", vv: "ignored" } })], { seq: seqCounter, epoch: 1 });
     expect(await rows("SELECT * FROM app.ident")).toEqual([{ id: 42, v: "ab", vv: "abab" }]);
   });
 
@@ -293,24 +300,24 @@ describe("PostgresSinkWriter", () => {
     const w = await open();
     const sinkId = (w as unknown as { opts: PostgresSinkWriterOptions }).opts.sinkId;
 
-    const missing = await failure(w.applyBatch([ev("c", "nope", { key: { id: 1 }, after: { id: 1 } })], { seq: seqCounter, epoch: 1 }));
+    const missing = await failure(applyBatch(w, [ev("c", "nope", { key: { id: 1 }, after: { id: 1 } })], { seq: seqCounter, epoch: 1 }));
     expect(missing.message).toContain(sinkId);
     expect(missing.message).toContain('"app"."nope"');
     expect(missing.message).toContain("autoCreate: true");
     expect(missing.retryable).toBe(false);
 
-    const column = await failure(w.applyBatch([ev("u", "typed", { key: { id: 1 }, after: { id: 1, nonexistent: 1 } })], { seq: seqCounter, epoch: 1 }));
+    const column = await failure(applyBatch(w, [ev("u", "typed", { key: { id: 1 }, after: { id: 1, nonexistent: 1 } })], { seq: seqCounter, epoch: 1 }));
     expect(column.message).toMatch(/"app"\."typed".*"nonexistent"/);
     expect(column.retryable).toBe(false);
 
     await db.query("CREATE TABLE app.keyless (id int, v text)");
-    const keyless = await failure(w.applyBatch([ev("c", "keyless", { key: { id: 1 }, after: { id: 1, v: "a" } })], { seq: seqCounter, epoch: 1 }));
+    const keyless = await failure(applyBatch(w, [ev("c", "keyless", { key: { id: 1 }, after: { id: 1, v: "a" } })], { seq: seqCounter, epoch: 1 }));
     expect(keyless.message).toMatch(/"app"\."keyless".*no primary key or unique index/);
 
     // A good change to one table and a bad value for another: nothing is committed.
     await db.query("CREATE TABLE app.strict (id int PRIMARY KEY, n numeric)");
     const bad = await failure(
-      w.applyBatch(
+      applyBatch(w, 
         [
           ev("u", "typed", { key: { id: 1 }, after: { id: 1, name: "must not land" } }),
           ev("c", "strict", { key: { id: 1 }, after: { id: 1, n: "not a number" } }),
@@ -323,30 +330,30 @@ describe("PostgresSinkWriter", () => {
     expect(bad.message).toContain('"app"."strict"');
     expect((await rows("SELECT name FROM app.typed WHERE id = 1"))[0]).toEqual({ name: TYPED_ROW.name });
     expect(await offsets(sinkId)).toBeUndefined();
-    expect(await w.readCheckpoint()).toEqual({ seq: 0, epoch: 0 });
+    expect(await w.readOffset()).toEqual({ seq: 0, epoch: 0 });
   });
 
   it("re-reads a table changed under it, and reports a lost connection as retryable", async () => {
     await db.query("CREATE TABLE app.morph (id int PRIMARY KEY, v text)");
     const w = await open();
-    await w.applyBatch([ev("c", "morph", { key: { id: 1 }, after: { id: 1, v: "a" } })], { seq: seqCounter, epoch: 1 });
+    await applyBatch(w, [ev("c", "morph", { key: { id: 1 }, after: { id: 1, v: "a" } })], { seq: seqCounter, epoch: 1 });
     await db.query("DROP TABLE app.morph; CREATE TABLE app.morph (id bigint PRIMARY KEY, w text, v text)");
-    await w.applyBatch([ev("c", "morph", { key: { id: 2 }, after: { id: 2, v: "b", w: "c" } })], { seq: seqCounter, epoch: 1 });
+    await applyBatch(w, [ev("c", "morph", { key: { id: 2 }, after: { id: 2, v: "b", w: "c" } })], { seq: seqCounter, epoch: 1 });
     expect(await rows("SELECT id, v, w FROM app.morph")).toEqual([{ id: "2", v: "b", w: "c" }]);
     // Cached columns renamed away / table dropped: the failing statement makes it re-read the
     // catalog once, and the verdict then names what is really missing.
     await db.query("ALTER TABLE app.morph RENAME COLUMN v TO v2");
-    const renamed = await failure(w.applyBatch([ev("u", "morph", { key: { id: 2 }, after: { id: 2, v: "x" } })], { seq: seqCounter, epoch: 1 }));
+    const renamed = await failure(applyBatch(w, [ev("u", "morph", { key: { id: 2 }, after: { id: 2, v: "x" } })], { seq: seqCounter, epoch: 1 }));
     expect(renamed.message).toContain('column(s) "v" missing');
     await db.query("DROP TABLE app.morph");
-    const dropped = await failure(w.applyBatch([ev("u", "morph", { key: { id: 2 }, after: { id: 2, w: "x" } })], { seq: seqCounter, epoch: 1 }));
+    const dropped = await failure(applyBatch(w, [ev("u", "morph", { key: { id: 2 }, after: { id: 2, w: "x" } })], { seq: seqCounter, epoch: 1 }));
     expect(dropped.message).toMatch(/"app"\."morph": table does not exist \(autoCreate: true would create it/);
     expect(dropped.retryable).toBe(false);
 
     const app = `tributary sink ${(w as unknown as { opts: PostgresSinkWriterOptions }).opts.sinkId}`;
     await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [app]);
     await new Promise((r) => setTimeout(r, 100));
-    const lost = await failure(w.applyBatch([ev("c", "morph", { key: { id: 3 }, after: { id: 3 } })], { seq: seqCounter, epoch: 1 }));
+    const lost = await failure(applyBatch(w, [ev("c", "morph", { key: { id: 3 }, after: { id: 3 } })], { seq: seqCounter, epoch: 1 }));
     expect(lost.retryable).toBe(true);
     expect(lost.code).toBe("SINK_UNAVAILABLE");
   });

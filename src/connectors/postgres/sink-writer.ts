@@ -1,23 +1,18 @@
 /**
- * The database side of the PostgreSQL sink: applies a batch of change events to target
- * tables in ONE transaction together with the sink's checkpoint (the last applied JetStream
- * sequence, in `tributary.sink_offsets`), so a replayed batch is skipped record by record:
- * exactly-once effect. The NATS consumer and the sink machine drive it; it does no retries
- * itself beyond one re-read of a stale table description.
+ * The PostgreSQL sink (the sink contract's adapter): applies a batch of change events to
+ * target tables in ONE transaction together with the sink's offset (the last applied
+ * JetStream sequence and the writer's epoch, in `tributary.sink_offsets`), so a replayed
+ * batch is skipped record by record: exactly-once effect. The sink kernel drives it; it
+ * does no retries itself beyond one re-read of a stale table description.
  */
 import pg from "pg";
 import type { Logger } from "pino";
-import { compileTableTemplate, type SinkRecord, type TargetTable } from "./coalesce.js";
-import { byColumnSet } from "../shared/sink-table.js";
-import { SqlSinkWriter, type BatchStats as SharedBatchStats, type SqlSinkDialect } from "../shared/sql-sink-writer.js";
+import { compileTableTemplate, type TargetGroup } from "../../core/index.js";
+import { SqlSink, byColumnSet, type BatchStats as SharedBatchStats, type SqlSinkDialect } from "../shared/index.js";
 import { SinkWriteError, toSinkError } from "./sink-errors.js";
 import { addColumns, columnTypesFrom, createTable, describeTable, qualifiedName, type TableMeta } from "./sink-schema.js";
 import { deleteKeys, truncateTable, upsertRows } from "./sink-statements.js";
 import { ensureOffsetsTable, lockOffsets, readOffsets, writeOffsets } from "./sink-offsets.js";
-
-export type { SinkRecord } from "./coalesce.js";
-export type { SinkCheckpoint } from "./sink-offsets.js";
-export { SinkWriteError } from "./sink-errors.js";
 
 /** How to reach and shape the target. */
 export interface PostgresSinkWriterOptions {
@@ -70,7 +65,7 @@ const dialect: SqlSinkDialect<pg.Client, TableMeta> = {
 };
 
 /** Writes batches of change events into a PostgreSQL database over one connection. */
-export class PostgresSinkWriter extends SqlSinkWriter<pg.Client, TableMeta, BatchStats> {
+export class PostgresSinkWriter extends SqlSink<pg.Client, TableMeta, BatchStats> {
   private readonly copyThreshold: number;
 
   private constructor(client: pg.Client, opts: PostgresSinkWriterOptions, log: Logger) {
@@ -113,8 +108,8 @@ export class PostgresSinkWriter extends SqlSinkWriter<pg.Client, TableMeta, Batc
   }
 
   /** One table's share of the batch, inside the open transaction (DDL included: it is transactional here). */
-  protected override async applyTable(target: TargetTable, records: SinkRecord[], stats: BatchStats): Promise<void> {
-    const prepared = await this.prepareTable(target, records);
+  protected override async applyTable(group: TargetGroup, stats: BatchStats): Promise<void> {
+    const prepared = await this.prepareTable(group);
     if (!prepared) return;
     const { meta, keyColumns, plan } = prepared;
     if (plan.truncate) {

@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { qi } from "./catalog.js";
-import { TributaryError } from "../../errors.js";
+import { TributaryError } from "../../base/index.js";
 
 /**
  * Creates the slot; with `exportSnapshot` returns the snapshot name, valid while `repl` stays

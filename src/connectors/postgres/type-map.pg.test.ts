@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { JsonValue } from "../../events/change-event.js";
+import type { JsonValue } from "../../events/index.js";
 import { decodeText, sqlTypeFor, toPgParam, type ColumnType } from "./type-map.js";
 
 const DB = `tm_${randomBytes(6).toString("hex")}`;

@@ -7,7 +7,7 @@
  * decodeText expects the session settings the reader uses: DateStyle=ISO, TimeZone=UTC,
  * extra_float_digits=3, IntervalStyle=postgres, bytea_output=hex.
  */
-import type { JsonValue } from "../../events/change-event.js";
+import type { JsonValue } from "../../events/index.js";
 import { buildPgArray, parsePgArray, type PgArray, type PgArrayInput } from "./pg-array.js";
 import { timestamptzToIso, timestampToIso } from "./pg-datetime.js";
 

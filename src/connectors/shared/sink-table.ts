@@ -4,8 +4,8 @@
  * gives them, and which upsert rows share one statement. Each dialect's `sink-schema.ts`
  * supplies the catalog queries, the DDL and the type mapping.
  */
-import type { ChangeEvent, JsonValue, Row } from "../../events/change-event.js";
-import type { SinkRecord, TablePlan, TargetTable } from "./coalesce.js";
+import type { ChangeEvent, JsonValue, Row } from "../../events/index.js";
+import type { SinkRecord, TablePlan, TargetTable } from "../../core/index.js";
 
 /** A target table as the dialect's catalog describes it. */
 export interface SinkTableMeta<C extends { generated: boolean }> {

@@ -1,0 +1,117 @@
+/**
+ * The layer rules of the code (docs/architecture.md, docs/adr/0007): `npm run lint:deps`
+ * checks them and `npm test` runs it before vitest, so a violation fails the build.
+ *
+ * - A folder imports only folders in lower layers (and itself); folders of one layer do
+ *   not import each other (a connector never imports another connector; only
+ *   connectors/shared is shared between connectors).
+ * - Across folders, only a folder's index.ts (its public surface) is imported; tests/,
+ *   bench/ and scripts/ too.
+ * - No circular dependencies (type-only imports count), no orphan modules.
+ */
+
+/** Bottom to top; a folder may import folders of lower layers only. */
+const LAYERS = [
+  ["actors", "src/base"],
+  ["src/events", "src/metrics"],
+  ["src/nats"],
+  ["src/core"],
+  ["src/connectors/[^/]+", "src/transform"],
+  ["src/registry"],
+  ["src/config"],
+  ["src/cluster"],
+  ["src/admin"],
+  ["src/node"],
+  ["src/cli"],
+];
+
+const folder = (f) => `^${f}/`;
+const any = (fs) => `^(${fs.join("|")})/`;
+
+/** Until actors/ is reworked (elsewhere) to declare its own lease shape, it imports this one type. */
+const TEMPORARY = ["^src/nats/lease\\.ts$"];
+
+const upward = LAYERS.flatMap((layer, i) => {
+  const above = LAYERS.slice(i + 1).flat();
+  if (above.length === 0) return [];
+  return [
+    {
+      name: `layer-${i}-imports-up`,
+      comment: `${layer.join(", ")} may import only lower layers (${LAYERS.slice(0, i).flat().join(", ") || "nothing"})`,
+      severity: "error",
+      from: { path: any(layer) },
+      to: { path: any(above), pathNot: i === 0 ? TEMPORARY : [] },
+    },
+  ];
+});
+
+/** Folders of one layer stay apart (connectors may share connectors/shared). */
+const sideways = LAYERS.flatMap((layer, i) =>
+  layer.map((f) => ({
+    name: `layer-${i}-imports-sideways`,
+    comment: `${f} must not import another folder of its own layer`,
+    severity: "error",
+    from: { path: `(${folder(f)})` },
+    to: {
+      path: any(layer),
+      pathNot: ["^$1", "^src/connectors/shared/"],
+    },
+  })),
+);
+
+module.exports = {
+  forbidden: [
+    ...upward,
+    ...sideways,
+    {
+      name: "index-only",
+      comment: "import another folder only through its index.ts (its public surface)",
+      severity: "error",
+      from: { path: "^(src/connectors/[^/]+|src/(?!connectors/)[^/]+)/" },
+      to: { path: "^src/", pathNot: ["^$1/", "/index\\.ts$"] },
+    },
+    {
+      name: "index-only-outside",
+      comment: "tests/, bench/ and scripts/ import src/ only through a folder's index.ts",
+      severity: "error",
+      from: { path: "^(tests|bench|scripts)/" },
+      to: { path: "^src/", pathNot: "/index\\.ts$" },
+    },
+    {
+      name: "actors-import-nothing-from-src",
+      comment:
+        "the machine declares what it needs itself. Allowed until actors/ is reworked: the Lease type (src/nats/lease.ts) and the " +
+        "actor test's TributaryError through the re-export src/errors.ts",
+      severity: "error",
+      from: { path: "^actors/" },
+      to: { path: "^src/", pathNot: [...TEMPORARY, "^src/errors\\.ts$"] },
+    },
+    {
+      name: "no-circular",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "no-orphans",
+      comment: "a module nothing imports and that imports nothing is dead (entry points and thread scripts import what they run)",
+      severity: "error",
+      from: { orphan: true, pathNot: ["\\.d\\.ts$", "(^|/)\\.[^/]+\\.(c|m)?js$", "^scripts/[^/]+\\.mjs$"] },
+      to: {},
+    },
+    {
+      name: "not-to-unresolvable",
+      severity: "error",
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(dist|node_modules)/" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"], extensions: [".ts", ".js", ".json"] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

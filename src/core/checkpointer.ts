@@ -1,0 +1,83 @@
+/**
+ * Commits the low-watermark (STYLE §5): the highest position below which every published
+ * event is acknowledged by JetStream is CAS-written to the positions bucket, debounced by
+ * time and count. Only after that write succeeds is `onCommitted` told (e.g. to acknowledge
+ * the LSN to PostgreSQL). A CAS failure surfaces as FENCED: ownership is lost.
+ */
+import type { PositionStore, FencedPosition } from "../nats/index.js";
+
+/** What a Checkpointer writes to and how often. */
+export interface CheckpointerOptions<P> {
+  store: PositionStore;
+  fenced: FencedPosition<P>;
+  intervalMs: number;
+  maxEvents: number;
+  /** called after a successful write with the wall-clock time taken *before* the request */
+  onCommitted?: (p: P, requestedAt: number) => void | Promise<void>;
+}
+
+/** The low-watermark checkpointer of one writer (see the module comment). */
+export class Checkpointer<P> {
+  private boundaries: Array<{ count: number; position: P }> = [];
+  private fenced: FencedPosition<P>;
+  private lastAt = performance.now();
+  private lastCount = 0;
+  private inflight?: Promise<void>;
+  /** position of the last successful write */
+  committed: P | null;
+
+  constructor(private readonly o: CheckpointerOptions<P>) {
+    this.fenced = o.fenced;
+    this.committed = o.fenced.position;
+  }
+
+  /** Declares that once `count` messages are acked, `position` is safe to resume from. */
+  boundary(count: number, position: P): void {
+    const last = this.boundaries[this.boundaries.length - 1];
+    if (last && last.count === count) last.position = position;
+    else this.boundaries.push({ count, position });
+  }
+
+  /** True when no boundary is waiting to be written. */
+  get idle(): boolean {
+    return this.boundaries.length === 0 && !this.inflight;
+  }
+
+  /** Writes the newest fully-acked boundary if due (or `force`). Serialized; throws FENCED/NATS errors. */
+  async maybe(acked: number, force = false): Promise<void> {
+    if (this.inflight) {
+      await this.inflight;
+      if (!force) return;
+    }
+    let i = -1;
+    for (let j = 0; j < this.boundaries.length && this.boundaries[j]!.count <= acked; j++) i = j;
+    if (i < 0) return;
+    const due = force || performance.now() - this.lastAt >= this.o.intervalMs || acked - this.lastCount >= this.o.maxEvents;
+    if (!due) return;
+    const b = this.boundaries[i]!;
+    this.boundaries.splice(0, i + 1);
+    this.inflight = (async () => {
+      const requestedAt = Date.now();
+      this.fenced = await this.o.store.checkpoint(this.fenced, b.position);
+      this.committed = b.position;
+      this.lastAt = performance.now();
+      this.lastCount = acked;
+      await this.o.onCommitted?.(b.position, requestedAt);
+    })();
+    try {
+      await this.inflight;
+    } finally {
+      this.inflight = undefined;
+    }
+  }
+
+  /** Writes a position directly (idle slot advance, snapshot completion). */
+  async write(position: P): Promise<void> {
+    if (this.inflight) await this.inflight;
+    const requestedAt = Date.now();
+    this.fenced = await this.o.store.checkpoint(this.fenced, position);
+    this.committed = position;
+    this.lastAt = performance.now();
+    await this.o.onCommitted?.(position, requestedAt);
+  }
+}

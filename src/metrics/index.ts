@@ -1,0 +1,2 @@
+/** Public surface of the metrics layer. */
+export { Metrics } from "./metrics.js";

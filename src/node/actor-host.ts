@@ -1,0 +1,121 @@
+/**
+ * Runs one leased actor on this node: builds the machine with the real side effects
+ * (`machine.provide`), starts it, reports its state for /v1/actors, stops it gracefully.
+ */
+import { createActor, fromPromise, type Actor } from "xstate";
+import type { Logger } from "pino";
+import { leasedActorMachine } from "../../actors/leased-actor.machine.js";
+import type { ActorInfo } from "../admin/index.js";
+import type { StreamSpec } from "../config/index.js";
+import { workActor, type WorkFactory } from "../core/index.js";
+import { actorId, type ActorRef, type Lease, type LeaseStore } from "../nats/index.js";
+
+/** What one actor host runs and reports to. */
+export interface ActorHostOptions {
+  ref: ActorRef;
+  spec: StreamSpec;
+  leases: LeaseStore;
+  leaseTtlMs: number;
+  log: Logger;
+  /** builds the work for a granted lease */
+  work: WorkFactory;
+  /** called once per new error the actor reports (metrics) */
+  onError?: (message: string) => void;
+}
+
+/** "running.active.running" style summary of a state value, leaving out the lease region. */
+function summarize(value: unknown): string {
+  if (typeof value === "string") return value;
+  const v = value as Record<string, unknown>;
+  if (v.running) {
+    const r = v.running as { work?: unknown };
+    return `running.${typeof r.work === "string" ? r.work : Object.entries(r.work as Record<string, string>).map(([k, x]) => `${k}.${x}`).join(",")}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** One leased actor on this node: its machine, provided with the real side effects. */
+export class ActorHost {
+  readonly id: string;
+  private readonly actor: Actor<typeof leasedActorMachine>;
+  private readonly startedAt = new Date().toISOString();
+  private readonly done: Promise<void>;
+
+  constructor(readonly o: ActorHostOptions) {
+    this.id = actorId(o.ref);
+    const leases = o.leases;
+    const machine = leasedActorMachine.provide({
+      actors: {
+        acquireLease: fromPromise(({ input }) => leases.acquire(input.id)),
+        renewLease: fromPromise(({ input }) => leases.renew(input.lease)),
+        releaseLease: fromPromise(({ input }) => leases.release(input.lease)),
+        work: workActor((lease: Lease) => o.work(lease)),
+      },
+    });
+    this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs } });
+    let last = "";
+    let lastErrorAt: string | null = null;
+    let lastError: string | null = null;
+    this.actor.subscribe((s) => {
+      // log transitions of the work, not every lease renewal
+      const summary = summarize(s.value);
+      const v = `${summary}|${s.context.lastError}`;
+      const counted = s.context.lastError !== null && s.context.lastErrorAt !== lastErrorAt;
+      if (counted) {
+        lastErrorAt = s.context.lastErrorAt;
+        o.onError?.(s.context.lastError!);
+      }
+      // some errors (a self-fence, a drain timeout) are recorded without a time: a new message counts too
+      const newError = counted || (s.context.lastError !== null && s.context.lastError !== lastError);
+      lastError = s.context.lastError;
+      if (v !== last || newError) {
+        const line = { state: summary, epoch: s.context.lease?.epoch ?? null, lastError: s.context.lastError };
+        // a transition that brings a new error is a failure (warn); the others are the lifecycle
+        if (newError) o.log.warn(line, "actor state");
+        else o.log.info(line, "actor state");
+        last = v;
+      }
+    });
+    this.done = new Promise<void>((resolve) => this.actor.subscribe({ complete: () => resolve(), error: () => resolve() }));
+  }
+
+  start(): void {
+    this.actor.start();
+    this.actor.send({ type: "START" });
+  }
+
+  /** Graceful stop: drain, final checkpoint, release the lease. Resolves when finished. */
+  async stop(): Promise<void> {
+    this.actor.send({ type: "STOP" });
+    await this.done;
+  }
+
+  /** The lease key was just deleted by its holder: contend now rather than at the next poll. */
+  poke(): void {
+    this.actor.send({ type: "POKE" });
+  }
+
+  /** Hard stop without releasing (tests, crash simulation): the work is aborted. */
+  kill(): void {
+    this.actor.stop();
+  }
+
+  /** What /v1/actors shows, from the machine's snapshot. */
+  info(): ActorInfo {
+    const s = this.actor.getSnapshot();
+    return {
+      id: this.id,
+      kind: this.o.ref.kind,
+      stream: this.o.ref.stream,
+      name: this.o.ref.name ?? null,
+      state: summarize(s.value),
+      status: s.status,
+      epoch: s.context.lease?.epoch ?? null,
+      ready: s.context.ready,
+      position: s.context.position,
+      lastError: s.context.lastError,
+      lastErrorAt: s.context.lastErrorAt,
+      startedAt: this.startedAt,
+    };
+  }
+}

@@ -1,0 +1,2 @@
+/** Public surface of the connector registry: the composed config unions and the factories. */
+export { sourceSchema, sinkSchema, createSource, openSink, type SourceSpec, type SinkSpec } from "./registry.js";
