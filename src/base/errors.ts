@@ -11,6 +11,7 @@ export const ErrorCodes = {
   NOT_FOUND: { retryable: false, http: 404 },
   CONFLICT: { retryable: false, http: 409 },
   UNAUTHORIZED: { retryable: false, http: 401 },
+  FORBIDDEN: { retryable: false, http: 403 },
   LEASE_LOST: { retryable: false, http: 409 },
   LEASE_HELD: { retryable: true, http: 409 },
   FENCED: { retryable: false, http: 409 },

@@ -1,6 +1,20 @@
-/** Public surface of the base layer: errors, secret redaction, time, logger options. */
+/** Public surface of the base layer: errors, secret references and redaction, time, logger options. */
 export { ErrorCodes, TributaryError, toTributaryError, type ErrorCode } from "./errors.js";
-export { redactUrl } from "./redact.js";
-export { sleep, backoff } from "./time.js";
+export { redactText, redactUrl } from "./redact.js";
+export {
+  SecretScrubber,
+  checkableText,
+  hasReference,
+  isWholeReference,
+  referencePaths,
+  referenceProblems,
+  referencesIn,
+  resolveDeep,
+  resolveText,
+  substitute,
+  type Reference,
+  type ResolveContext,
+} from "./secrets.js";
+export { sleep, backoff, jitter } from "./time.js";
 export { loggerOptions } from "./log.js";
-export { duration, tokenName } from "./config-kit.js";
+export { connectionUrl, duration, tokenName } from "./config-kit.js";

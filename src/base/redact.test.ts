@@ -1,6 +1,6 @@
 // The one redactUrl hides passwords and secret parameters of every connection-string kind.
 import { describe, expect, it } from "vitest";
-import { redactUrl } from "./redact.js";
+import { redactText, redactUrl } from "./redact.js";
 
 describe("redactUrl", () => {
   it("replaces the password of any scheme's user-info and keeps the rest readable", () => {
@@ -18,5 +18,11 @@ describe("redactUrl", () => {
     expect(redactUrl("AccountEndpoint=https://x.documents.azure.com:443/;AccountKey=abc==;Database=d")).toBe(
       "AccountEndpoint=https://x.documents.azure.com:443/;AccountKey=***;Database=d",
     );
+  });
+});
+
+describe("redactText", () => {
+  it("hides passwords of every URL inside a message, and secret parameters", () => {
+    expect(redactText('connect "nats://u:pw@h:4222" failed; also postgres://a:b@c/d?password=zz and token=abc')).toBe('connect "nats://u:***@h:4222" failed; also postgres://a:***@c/d?password=*** and token=***');
   });
 });

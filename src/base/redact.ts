@@ -25,3 +25,19 @@ export function redactUrl(url: string): string {
     })
     .replace(SECRET_PARAMS, "$1$2***");
 }
+
+/** `scheme://user:password@` anywhere in a text (a message that quotes a URL). */
+const USERINFO_IN_TEXT = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/?#@"'`]*)@/gi;
+
+/**
+ * A free text (an error message, a driver's message quoting a URL) with the password of
+ * every `scheme://user:password@` in it and every secret parameter replaced by `***`.
+ */
+export function redactText(text: string): string {
+  return text
+    .replace(USERINFO_IN_TEXT, (_m, scheme: string, userinfo: string) => {
+      const colon = userinfo.indexOf(":");
+      return colon < 0 ? `${scheme}${userinfo}@` : `${scheme}${userinfo.slice(0, colon)}:***@`;
+    })
+    .replace(/(^|[?&;\s])((?:password|passwd|pwd|pass|secret|token|access_?token|api_?key|account_?key|sig|signature|sslpassword|authsecret)=)[^&;#\s"']*/gi, "$1$2***");
+}

@@ -24,3 +24,13 @@ export function backoff(attempt: number, baseMs: number, maxMs: number, random: 
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(0, attempt - 1), 30));
   return Math.floor(random() * cap);
 }
+
+/**
+ * `ms` with "equal jitter": uniformly random in [ms/2, ms), so actors that failed together
+ * (100 streams losing one database) retry spread over half the delay instead of in lockstep,
+ * while the delay still grows with `ms`.
+ * @param random source of randomness in [0, 1) @default Math.random
+ */
+export function jitter(ms: number, random: () => number = Math.random): number {
+  return Math.floor(ms / 2 + random() * (ms / 2));
+}
