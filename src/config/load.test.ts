@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { TributaryError } from "../base/index.js";
 import { renderConfigDocs } from "./docs.js";
-import { interpolateEnv, loadConfigFile, parseConfig, parseStreamSpec } from "./load.js";
+import { interpolateEnv, loadConfigFile, parseConfig, parseStreamSpec, resolveSink, resolveSource } from "./load.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "tributary-load-test-"));
@@ -47,7 +47,7 @@ describe("defaults", () => {
     expect(cfg.nats).toEqual({ servers: ["nats://127.0.0.1:4222"], replicas: 1 });
     expect(cfg.node.capacity).toBe(1000);
     expect(cfg.node.id).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
-    expect(cfg.admin).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(cfg.admin).toEqual({ host: "127.0.0.1", port: 8080, insecure: false });
     expect(cfg.leases).toEqual({ ttl: 15_000, nodeTtl: 10_000 });
     expect(cfg.checkpoint).toEqual({ interval: 1000, maxEvents: 5000 });
     expect(cfg.log.level).toBe("info");
@@ -105,20 +105,34 @@ describe("${ENV} interpolation", () => {
   });
 
   it("gives a value that is one whole reference the YAML type of its text (port: ${PORT} -> number)", () => {
-    const cfg = loadConfigFile(file(["admin:", "  port: ${PORT}", "nats:", "  replicas: ${REPLICAS:-3}", ...yamlStream(["    paused: ${PAUSED}"])].join("\n")), { PORT: "9001", PAUSED: "true" });
+    const cfg = loadConfigFile(file(["admin:", "  port: ${PORT}", "nats:", "  replicas: ${REPLICAS:-3}"].join("\n")), { PORT: "9001" });
     expect(cfg.admin.port).toBe(9001);
     expect(cfg.nats.replicas).toBe(3);
-    expect(cfg.streams[0]!.paused).toBe(true);
+  });
+
+  it("leaves references in a stream spec as written, and says so when one stands in a non-text field", () => {
+    const msg = rejection(() => loadConfigFile(file(yamlStream(["    paused: ${PAUSED}"]).join("\n")), { PAUSED: "true" }));
+    expect(msg).toMatch(/streams\.0\.paused: Expected boolean, received string \(got "\$\{PAUSED\}"\) \(a \$\{…\} reference stays text in a stream spec: references are resolved on each node, in text fields only\)/);
   });
 
   it("keeps a number-like value inside a longer string a string", () => {
     expect(interpolateEnv({ a: "v${N}", b: "${N}" }, { N: "7" })).toEqual({ a: "v7", b: 7 });
   });
 
-  it("names a missing variable and the field path that references it", () => {
+  it("names a missing variable and the field path that references it (the node's own settings)", () => {
     const msg = rejection(() => loadConfigFile(file(["admin:", "  port: ${ADMIN_PORT_MISSING}", ...yamlStream(["    source:", "      type: postgres", "      url: postgres://u:${PGPASS_MISSING}@h/db", "      tables: [a.b]"], false)].join("\n")), {}));
     expect(msg).toMatch(/admin\.port: environment variable ADMIN_PORT_MISSING is not set/);
-    expect(msg).toMatch(/streams\.0\.source\.url: environment variable PGPASS_MISSING is not set/);
+    // a stream's references are resolved by each node when it starts an actor, not here
+    expect(msg).not.toMatch(/PGPASS_MISSING/);
+  });
+
+  it("reads ${file:/path} (one trailing newline dropped) for the node's own settings", () => {
+    const secretFile = join(dir, "admin-token");
+    writeFileSync(secretFile, "a-token-of-sixteen-chars-or-more\n");
+    const cfg = loadConfigFile(file(["admin:", `  token: \${file:${secretFile}}`].join("\n")), {});
+    expect(cfg.admin.token).toBe("a-token-of-sixteen-chars-or-more");
+    const msg = rejection(() => loadConfigFile(file(["admin:", `  token: \${file:${join(dir, "missing")}}`].join("\n")), {}));
+    expect(msg).toMatch(/admin\.token: cannot read \$\{file:.*missing\} \(ENOENT\)/);
   });
 
   it("uses an empty default ${VAR:-} without complaint", () => {
@@ -227,6 +241,74 @@ describe("bad input names the field path and the reason", () => {
   it("a missing file", () => {
     const f = join(dir, "does-not-exist.yaml");
     expect(rejection(() => loadConfigFile(f, {}))).toMatch(new RegExp(`cannot read config file ${escape(f)}: ENOENT`));
+  });
+});
+
+describe("secret references in stream specs (docs/adr/0009)", () => {
+  const env = { PGPASSWORD: "pw-from-the-env", DATABASE_URL: "postgres://app:pw-from-the-env@db:5432/shop" };
+  const pgStream = (url: string) => withStream({ source: { type: "postgres", url, tables: ["public.t"] } });
+
+  it("keeps ${VAR} and ${file:…} references of a stream as written, whatever the environment holds", () => {
+    const cfg = parseConfig({ ...pgStream("postgres://app:${PGPASSWORD}@db:5432/shop") }, env);
+    expect(cfg.streams[0]!.source).toMatchObject({ url: "postgres://app:${PGPASSWORD}@db:5432/shop" });
+    const spec = parseStreamSpec({ id: "x", source: { type: "postgres", url: "postgres://app:${file:/run/secrets/pg}@db/shop", tables: ["a.b"] } });
+    expect(spec.source).toMatchObject({ url: "postgres://app:${file:/run/secrets/pg}@db/shop" });
+  });
+
+  it("accepts a URL that is one whole reference (checked on the node once resolved)", () => {
+    expect(parseConfig(pgStream("${DATABASE_URL}"), {}).streams[0]!.source).toMatchObject({ url: "${DATABASE_URL}" });
+  });
+
+  it("refuses a malformed reference, naming the path", () => {
+    const msg = rejection(() => parseConfig(pgStream("postgres://app:${1PW}@db/shop"), {}));
+    expect(msg).toMatch(/streams\.0\.source\.url: malformed reference \$\{1PW\}/);
+    expect(rejection(() => parseStreamSpec({ id: "x", source: { type: "postgres", url: "postgres://a:${file:relative}@h/d", tables: ["a.b"] } }))).toMatch(/source\.url: malformed reference/);
+  });
+
+  it("resolves a stream's part from the node's environment and checks the result, never showing a value", () => {
+    const spec = parseStreamSpec({ id: "x", source: { type: "postgres", url: "${DATABASE_URL}", tables: ["a.b"] }, sinks: [{ name: "k", type: "postgres", url: "postgres://app:${PGPASSWORD}@db/w" }] });
+    const seen: string[] = [];
+    expect(resolveSource("x", spec.source, { env, onResolved: (v) => seen.push(v) })).toMatchObject({ url: env.DATABASE_URL });
+    expect(resolveSink("x", spec.sinks[0]!, { env })).toMatchObject({ url: "postgres://app:pw-from-the-env@db/w" });
+    expect(seen).toEqual([env.DATABASE_URL]);
+    const missing = rejection(() => resolveSink("x", spec.sinks[0]!, { env: {} }));
+    expect(missing).toMatch(/stream x: sink k: cannot resolve its references on this node:\n {2}url: environment variable PGPASSWORD is not set \(referenced as \$\{PGPASSWORD\}\)/);
+    const bad = rejection(() => resolveSource("x", spec.source, { env: { DATABASE_URL: "mysql://u:leaked-secret@h/d" } }));
+    expect(bad).toMatch(/stream x: source is invalid once its references are resolved on this node:\n {2}url: must be a postgres:\/\/ or postgresql:\/\/ URL$/);
+    expect(bad).not.toContain("leaked-secret");
+    const file = join(dir, "pg-password");
+    writeFileSync(file, "from-a-file\n");
+    expect(resolveSink("x", { ...spec.sinks[0]!, url: `postgres://app:\${file:${file}}@db/w` }, { env: {} })).toMatchObject({ url: "postgres://app:from-a-file@db/w" });
+  });
+});
+
+describe("URLs and templates are checked when the spec is read, with the field path", () => {
+  it("a URL whose port is not a number (the password is never shown)", () => {
+    const msg = rejection(() => parseConfig(withStream({ source: { type: "postgres", url: "postgres://app:secret@db:notaport/shop", tables: ["a.b"] } }), {}));
+    expect(msg).toMatch(/streams\.0\.source\.url: its port "notaport" is not a number \(got "postgres:\/\/app:\*\*\*@db:notaport\/shop"\)/);
+    expect(msg).not.toContain("secret");
+    expect(rejection(() => parseConfig(withStream({ sinks: [{ name: "k", type: "mysql", url: "mysql://root@h:99999/db" }] }), {}))).toMatch(/streams\.0\.sinks\.0\.url: its port 99999 is above 65535/);
+    expect(rejection(() => parseConfig(withStream({ sinks: [{ name: "k", type: "postgres", url: "postgres://app:${PW}@db host/shop" }] }), {}))).toMatch(/streams\.0\.sinks\.0\.url: it is not a valid URL/);
+  });
+
+  it("NATS server URLs", () => {
+    expect(parseConfig({ nats: { servers: ["nats://a:4222", "tls://b:4443", "127.0.0.1:4222", "nats://u:p@c:4222"] } }, {}).nats.servers).toHaveLength(4);
+    expect(rejection(() => parseConfig({ nats: { servers: ["nats://h:port"] } }, {}))).toMatch(/nats\.servers\.0: its port "port" is not a number/);
+    expect(rejection(() => parseConfig({ nats: { servers: ["http://h:4222"] } }, {}))).toMatch(/nats\.servers\.0: must be a nats:\/\/, tls:\/\/, ws:\/\/ or wss:\/\/ URL, or host:port/);
+  });
+
+  it("a table template with an unknown placeholder, too many dots or a stray brace", () => {
+    const sink = (table: string) => withStream({ sinks: [{ name: "k", type: "postgres", url: pgUrl, table }] });
+    expect(rejection(() => parseConfig(sink("{schema}.{tabel}"), {}))).toMatch(/streams\.0\.sinks\.0\.table: table template "\{schema\}\.\{tabel\}" has an unknown placeholder \{tabel\}/);
+    expect(rejection(() => parseConfig(sink("a.b.{table}"), {}))).toMatch(/streams\.0\.sinks\.0\.table: table template "a\.b\.\{table\}" must be "table" or "schema\.table"/);
+    expect(rejection(() => parseConfig(sink("raw.{table"), {}))).toMatch(/streams\.0\.sinks\.0\.table: table template "raw\.\{table" has a stray "\{"/);
+    expect(parseConfig(sink("raw_${ENVNAME}.{table}"), {}).streams[0]!.sinks[0]).toMatchObject({ table: "raw_${ENVNAME}.{table}" });
+  });
+
+  it("never shows the value of a secret field", () => {
+    const msg = rejection(() => parseConfig({ admin: { token: "short-secret" } }, {}));
+    expect(msg).toMatch(/admin\.token: admin\.token must be at least 16 characters$/m);
+    expect(msg).not.toContain("short-secret");
   });
 });
 

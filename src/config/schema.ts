@@ -6,9 +6,17 @@
  * `source` and `sinks[]` unions used here, and the transformer's come from src/transform/.
  */
 import { z } from "zod";
-import { duration, tokenName as name } from "../base/index.js";
+import { connectionUrl, duration, tokenName as name } from "../base/index.js";
 import { sinkSchema, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
 import { transformerSchema, type TransformerSpec } from "../transform/index.js";
+
+/** A NATS server URL: nats://, tls:// (or ws://, wss://), or host:port. */
+const natsUrlCheck = connectionUrl({ schemes: ["nats", "tls", "ws", "wss"], message: "must be a nats://, tls://, ws:// or wss:// URL, or host:port" });
+const natsUrl = z.string().superRefine((v, ctx) => {
+  if (/^[A-Za-z0-9_.-]+:\d{1,5}$/.test(v)) return;
+  const r = natsUrlCheck.safeParse(v);
+  if (!r.success) for (const i of r.error.issues) ctx.addIssue({ code: z.ZodIssueCode.custom, message: i.message });
+});
 
 /** One stream: its source, transformers and sinks. */
 export const streamSchema = z
@@ -18,7 +26,12 @@ export const streamSchema = z
     transformers: z.array(transformerSchema).default([]).describe("JSONata transformers; each reads the raw change events and publishes its own output"),
     sinks: z.array(sinkSchema).default([]).describe("Where the events are written; the `type` field selects the sink type"),
     maxAge: duration("7d").describe("How long JetStream keeps this stream's events (CDC_/XF_ streams)"),
-    paused: z.boolean().default(false).describe("A paused stream's actors stay stopped"),
+    paused: z.boolean().default(false).describe("A paused stream's actors stay stopped. `tributary apply` keeps the cluster's value unless the file sets it; a node start never changes it"),
+    managedBy: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:/@-]{1,128}$/, "managedBy must be 1-128 characters of letters, digits and _ . : / @ -")
+      .optional()
+      .describe("Who declares this stream (set by the writer, not by hand): `api` for the admin API, the `--owner` of `tributary apply` (default `apply`), `node` for a node's seeding. `tributary apply --prune` removes only streams of its own owner"),
   })
   .strict()
   .describe("One stream: a source, the transformers of its events and the sinks that apply them")
@@ -43,10 +56,26 @@ export const configSchema = z
     cluster: name("cluster").default("tributary").describe("Prefix of every KV bucket and JetStream stream; clusters sharing a NATS account stay apart"),
     nats: z
       .object({
-        servers: z.array(z.string().min(1)).min(1).default(["nats://127.0.0.1:4222"]).describe("NATS server URLs; the node dials them once at start and fails if none answers"),
+        servers: z
+          .array(natsUrl)
+          .min(1)
+          .default(["nats://127.0.0.1:4222"])
+          .describe("NATS server URLs (nats://host:port, tls://host:port for TLS, or host:port); credentials in a URL (nats://user:pass@host) are used to log in. The node dials them once at start and fails if none answers"),
         user: z.string().optional().describe("NATS user name"),
-        pass: z.string().optional().describe("NATS password, e.g. ${NATS_PASSWORD}"),
+        pass: z.string().optional().describe("NATS password, e.g. ${NATS_PASSWORD} or ${file:/run/secrets/nats-password}"),
         token: z.string().optional().describe("NATS authentication token"),
+        creds: z.string().min(1).optional().describe("Path of a NATS credentials file (.creds: a user JWT and its nkey seed), as made by `nsc` or a managed NATS service"),
+        nkey: z.string().min(1).optional().describe("Path of a file holding an nkey seed (SU…) for nkey authentication"),
+        tls: z
+          .object({
+            ca: z.string().min(1).optional().describe("Path of the PEM file of the certificate authorities that signed the servers' certificates (default: the system's)"),
+            cert: z.string().min(1).optional().describe("Path of this client's PEM certificate (servers that verify clients)"),
+            key: z.string().min(1).optional().describe("Path of the PEM private key of `cert`"),
+            handshakeFirst: z.boolean().default(false).describe("Start TLS before the NATS INFO (servers configured with `handshake_first`)"),
+          })
+          .strict()
+          .optional()
+          .describe("TLS towards NATS (a tls:// URL turns it on too); certificates are read from files"),
         replicas: z.number().int().min(1).max(5).default(1).describe("Replicas of buckets and JetStream streams (3 on a 3-node NATS cluster)"),
       })
       .strict()
@@ -64,11 +93,25 @@ export const configSchema = z
       .object({
         host: z.string().default("127.0.0.1").describe("Address the admin HTTP API listens on"),
         port: z.number().int().min(0).max(65535).default(8080).describe("Port of the admin HTTP API (0: any free port)"),
-        token: z.string().optional().describe("Bearer token required by /v1/* when set"),
+        token: z.string().min(16, "admin.token must be at least 16 characters").optional().describe("Admin bearer token: every mutating endpoint (POST/PUT/DELETE) needs it; read-only endpoints accept it too"),
+        readToken: z.string().min(16, "admin.readToken must be at least 16 characters").optional().describe("Read-only bearer token: accepted by GET /v1/*. When `token` or `readToken` is set, GET /v1/* needs one of them"),
+        insecure: z
+          .boolean()
+          .default(false)
+          .describe("Serve the mutating endpoints without a token (only when `token` is not set); logged as a warning at start-up. Without it and without `token`, the node serves only read-only endpoints"),
+        advertise: z
+          .string()
+          .regex(/^https?:\/\/[^\s/]+/, "admin.advertise must be an http:// or https:// URL")
+          .optional()
+          .describe("URL of this node's admin API as other nodes and the CLI show it. Default: http://<host>:<port>, with the machine's hostname when `host` is a wildcard (0.0.0.0, ::)"),
+        allowedHosts: z
+          .array(z.string().regex(/^(\*\.)?[A-Za-z0-9_.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/, "an allowed host is host, host:port or *.domain"))
+          .optional()
+          .describe("Hosts a stream spec POSTed or PUT through the admin API may connect to (host, host:port, *.domain); a spec naming any other host, or a host that is a ${…} reference, is refused. Unset: any host"),
       })
       .strict()
       .default({})
-      .describe("Admin HTTP API: /healthz, /readyz, /metrics and /v1/*"),
+      .describe("Admin HTTP API: /healthz, /readyz, /metrics and /v1/*. Safe by default: without `token` the mutating endpoints are off"),
     leases: z
       .object({
         ttl: duration("15s").describe("Lease TTL (bucket max age); renewed every ttl/3"),
@@ -113,7 +156,10 @@ export const configSchema = z
       .strict()
       .default({})
       .describe("Logging"),
-    streams: z.array(streamSchema).default([]).describe("The cluster's streams: a node started with this file makes the cluster hold exactly these (others are removed) unless run with --no-apply"),
+    streams: z
+      .array(streamSchema)
+      .default([])
+      .describe("Stream specs for `tributary apply -f` (the declarative sync: creates, updates, and with --prune removes). A node started with this file only creates those the cluster has never had (never updates, deletes, pauses or resumes one; --no-apply: not even that). `${…}` references stay as written and each node resolves them"),
   })
   .strict()
   .superRefine((c, ctx) => {

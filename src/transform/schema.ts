@@ -1,9 +1,12 @@
 /** The transformer's configuration: a name and a JSONata expression, checked when the config is read. */
 import { z } from "zod";
 import jsonata from "jsonata";
-import { tokenName } from "../base/index.js";
+import { checkableText, tokenName } from "../base/index.js";
 
-const jsonataExpr = z.string().min(1).superRefine((expr, ctx) => {
+const jsonataExpr = z.string().min(1).superRefine((text, ctx) => {
+  // a ${…} reference is resolved on the node; the expression around it is checked here
+  const expr = checkableText(text);
+  if (expr === null) return;
   try {
     jsonata(expr);
   } catch (err) {

@@ -3,11 +3,10 @@
  * The descriptions are the documentation (docs/configuration.md is generated from them).
  */
 import { z } from "zod";
+import { connectionUrl } from "../../base/index.js";
 import { sinkFields } from "../../core/index.js";
 
-const mysqlUrl = z
-  .string()
-  .regex(/^(mysql|mariadb):\/\//, "must be a mysql:// or mariadb:// URL")
+const mysqlUrl = connectionUrl({ schemes: ["mysql", "mariadb"], message: "must be a mysql:// or mariadb:// URL" })
   .describe("Connection URL, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db");
 
 /** MySQL/MariaDB source (the binlog, read with zongji). */
@@ -38,12 +37,13 @@ export const mysqlSinkSchema = z
   .object({
     name: sinkFields.name,
     type: z.literal("mysql").describe("Sink type"),
-    url: z
-      .string()
-      .regex(/^(mysql|mariadb):\/\/[^/]*\/[^/?]+/, "must be a mysql:// or mariadb:// URL that names the target database, e.g. mysql://user:pass@host:3306/db")
-      .describe("Connection URL of the target database, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db"),
+    url: connectionUrl({
+      schemes: ["mysql", "mariadb"],
+      message: "must be a mysql:// or mariadb:// URL that names the target database, e.g. mysql://user:pass@host:3306/db",
+      database: "must be a mysql:// or mariadb:// URL that names the target database, e.g. mysql://user:pass@host:3306/db",
+    }).describe("Connection URL of the target database, e.g. mysql://user:${MYSQL_PASSWORD}@host:3306/db"),
     from: sinkFields.from,
-    table: z.string().default("{table}").describe("Target table template with {schema} and {table} placeholders; without a '.' the table is in the URL's database"),
+    table: sinkFields.table("{table}").describe("Target table template with {schema} and {table} placeholders; without a '.' the table is in the URL's database"),
     autoCreate: z.boolean().default(false).describe("Create missing target tables and add missing columns from the source schema"),
     batchMaxRows: sinkFields.batchMaxRows,
     batchMaxWait: sinkFields.batchMaxWait,

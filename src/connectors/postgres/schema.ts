@@ -3,11 +3,10 @@
  * The descriptions are the documentation (docs/configuration.md is generated from them).
  */
 import { z } from "zod";
+import { connectionUrl } from "../../base/index.js";
 import { sinkFields } from "../../core/index.js";
 
-const postgresUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+const postgresUrl = connectionUrl({ schemes: ["postgres", "postgresql"], message: "must be a postgres:// or postgresql:// URL" })
   .describe("Connection URL, e.g. postgres://user:${PGPASSWORD}@host:5432/db");
 
 /** PostgreSQL source (logical replication with pgoutput). */
@@ -34,7 +33,7 @@ export const postgresSinkSchema = z
     type: z.literal("postgres").describe("Sink type"),
     url: postgresUrl,
     from: sinkFields.from,
-    table: z.string().default("{schema}.{table}").describe("Target table template with {schema} and {table} placeholders"),
+    table: sinkFields.table("{schema}.{table}").describe("Target table template with {schema} and {table} placeholders"),
     autoCreate: z.boolean().default(false).describe("Create missing target tables and add missing columns from the source schema"),
     batchMaxRows: sinkFields.batchMaxRows,
     batchMaxWait: sinkFields.batchMaxWait,
