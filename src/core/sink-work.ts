@@ -10,7 +10,7 @@
  */
 import { toTributaryError } from "../base/index.js";
 import type { ChangeEvent } from "../events/index.js";
-import { ensureJetStream, positionKey, sendToDlq } from "../nats/index.js";
+import { consumerName, ensureJetStream, positionKey, sendToDlq } from "../nats/index.js";
 import { Checkpointer } from "./checkpointer.js";
 import type { SinkRecord } from "./coalesce.js";
 import type { KernelDeps } from "./deps.js";
@@ -49,7 +49,8 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
   const names = d.names;
   const stream = d.stream.id;
   const actor = `sink-${s.name}`;
-  const fenced = await d.positions.fence<{ seq: number }>(positionKey({ kind: "sink", stream, name: s.name }), d.epoch);
+  const ref = { kind: "sink", stream, name: s.name } as const;
+  const fenced = await d.positions.fence<{ seq: number }>(positionKey(ref), d.epoch);
   const input = s.from
     ? { stream: names.xfStream(stream, s.from), filter: names.xfFilter(stream, s.from) }
     : { stream: names.cdcStream(stream), filter: names.cdcFilter(stream) };
@@ -101,15 +102,27 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
         ctl.progress(p);
       },
     });
-    reader = new StreamReader(d.nc, { stream: input.stream, filter: input.filter, fromSeq: applied.seq + 1, buffer: Math.max(256, s.batchMaxRows) });
+    // the target is the truth (ADR 0005): the positions bucket shows it from the start, so an
+    // operator never reads a stale or empty position while the sink is idle
+    if (fenced.position?.seq !== applied.seq) await cpr.write({ seq: applied.seq });
+    reader = new StreamReader(d.nc, { stream: input.stream, filter: input.filter, fromSeq: applied.seq + 1, buffer: Math.max(256, s.batchMaxRows), name: consumerName(ref, d.epoch) });
     await reader.open();
     ctl.ready();
     ctl.progress({ seq: applied.seq });
     d.log.info({ from: applied.seq + 1, input: input.stream, epoch: d.epoch }, "sink started");
     reader.interruptOn(ctl.ended);
+    // an idle wait short against the checkpoint interval: a batch applied just after a
+    // checkpoint reaches the positions bucket about one interval later, busy or idle
+    const idleMs = Math.max(50, Math.min(500, Math.floor(d.settings.checkpoint.interval / 4)));
+    let lastApplied = applied.seq;
     while (!ctl.isStopping()) {
-      const batch = await reader.batch(s.batchMaxRows, s.batchMaxWait, 500);
-      if (batch.length === 0 || ctl.signal.aborted) continue;
+      const batch = await reader.batch(s.batchMaxRows, s.batchMaxWait, idleMs);
+      if (ctl.signal.aborted) continue;
+      if (batch.length === 0) {
+        // idle: write the position the debounce held back (the target already has it)
+        await cpr.maybe(lastApplied);
+        continue;
+      }
       const records: SinkRecord[] = [];
       for (const m of batch) {
         try {
@@ -120,6 +133,7 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
       }
       const last = batch[batch.length - 1]!.seq;
       await apply(records, batch, last);
+      lastApplied = last;
       cpr.boundary(last, { seq: last });
       await cpr.maybe(last);
       const ts = records[records.length - 1]?.event.source?.ts_ms;

@@ -77,6 +77,11 @@ export interface StreamReaderOptions {
   fromSeq: number;
   /** buffered messages @default 1024 */
   buffer?: number;
+  /**
+   * Prefix of the ordered consumer's name, so `nats consumer ls <stream>` tells whose it is
+   * (e.g. `sink_orders_copy_e17_k3`; the client appends `_<n>`) @default the client's `oc_<nuid>`
+   */
+  name?: string;
 }
 
 const TIMEOUT = Symbol("timeout");
@@ -102,6 +107,7 @@ export class StreamReader {
     // no subject filter: each input stream holds only its own writer's subjects, and
     // filter_subjects needs nats-server 2.10
     const c = await js.consumers.get(this.o.stream, {
+      ...(this.o.name ? { name_prefix: this.o.name } : {}),
       deliver_policy: this.o.fromSeq > 1 ? DeliverPolicy.StartSequence : DeliverPolicy.All,
       ...(this.o.fromSeq > 1 ? { opt_start_seq: this.o.fromSeq } : {}),
     });

@@ -4,9 +4,10 @@
  */
 import type { NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Names } from "./names.js";
 import { TributaryError } from "../base/index.js";
-import { errorText, isStreamNameInUse } from "./nats-errors.js";
+import { errorText, isStreamNameInUse, isStreamNotFound } from "./nats-errors.js";
 
 /** Open handles to the cluster's buckets. */
 export interface ControlPlane {
@@ -37,9 +38,49 @@ async function ensureBucket(kvm: Kvm, name: string, opts: { history: number; ttl
   }
 }
 
-/** Creates (or opens) every bucket of a cluster. */
-export async function openControlPlane(nc: NatsConnection, o: ControlPlaneOptions): Promise<ControlPlane> {
+/** The cluster names that have a streams bucket on this NATS account (for a "did you mean" hint). */
+export async function listClusters(nc: NatsConnection): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const out: string[] = [];
+  for await (const name of jsm.streams.names()) {
+    const m = /^KV_(.+)_streams$/.exec(name);
+    if (m) out.push(m[1]!);
+  }
+  return out.sort();
+}
+
+/**
+ * Opens the buckets of a cluster that exists, creating nothing (read-only commands: a
+ * mistyped `--cluster` must not leave four empty buckets behind).
+ * @throws TributaryError NOT_FOUND naming the clusters that do exist
+ */
+async function openExisting(nc: NatsConnection, names: Names): Promise<ControlPlane> {
+  const jsm = await jetstreamManager(nc);
+  const kvm = new Kvm(nc);
+  const buckets = [names.streamsBucket, names.nodesBucket, names.leasesBucket, names.positionsBucket];
+  for (const b of buckets) {
+    try {
+      await jsm.streams.info(`KV_${b}`);
+    } catch (err) {
+      if (!isStreamNotFound(err)) throw new TributaryError("NATS_UNAVAILABLE", `cannot look up KV bucket ${b}: ${errorText(err)}`, { cause: err });
+      const known = await listClusters(nc).catch(() => []);
+      throw new TributaryError(
+        "NOT_FOUND",
+        `cluster "${names.cluster}" does not exist on this NATS server (no bucket ${b}); nothing was created. Clusters found: ${known.length ? known.join(", ") : "none"} (--cluster, or cluster: in the config)`,
+      );
+    }
+  }
+  const [streams, nodes, leases, positions] = await Promise.all(buckets.map((b) => kvm.open(b)));
+  return { names, streams: streams!, nodes: nodes!, leases: leases!, positions: positions! };
+}
+
+/**
+ * Creates (or opens) every bucket of a cluster; with `create: false` only opens the buckets
+ * of an existing cluster (NOT_FOUND otherwise), for read-only commands.
+ */
+export async function openControlPlane(nc: NatsConnection, o: ControlPlaneOptions, opts: { create?: boolean } = {}): Promise<ControlPlane> {
   const names = new Names(o.cluster);
+  if (opts.create === false) return openExisting(nc, names);
   const kvm = new Kvm(nc);
   const [streams, nodes, leases, positions] = await Promise.all([
     ensureBucket(kvm, names.streamsBucket, { history: 5, replicas: o.replicas }),

@@ -4,9 +4,9 @@
  * dead letters. NATS failures leave this layer as TributaryErrors classified by their
  * JetStream codes (nats-errors.ts).
  */
-export { Names, actorId, positionKey, type ActorKind, type ActorRef } from "./names.js";
-export { connectNats, type NatsOptions } from "./connect.js";
-export { openControlPlane, getJson, toJson, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
+export { Names, actorId, consumerName, positionKey, type ActorKind, type ActorRef } from "./names.js";
+export { clientAuth, connectNats, type ClientAuth, type NatsOptions, type NatsTlsOptions } from "./connect.js";
+export { openControlPlane, listClusters, getJson, toJson, type ControlPlane, type ControlPlaneOptions } from "./control-plane.js";
 export { LeaseStore, type Lease, type LeaseValue } from "./lease.js";
 export { PositionStore, type FencedPosition, type PositionValue } from "./positions.js";
 export { ChainPublisher, type ChainPublisherOptions, type StreamTail } from "./chain-publisher.js";

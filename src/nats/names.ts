@@ -89,6 +89,16 @@ export function actorId(a: ActorRef): string {
   return a.name === undefined ? `${a.kind}.${a.stream}` : `${a.kind}.${a.stream}.${a.name}`;
 }
 
+/**
+ * Name prefix of the ordered consumer an actor reads its input with, readable in
+ * `nats consumer ls`: `<kind>_<stream>_<name>_e<epoch>_<tag>` (`tag`: a few random
+ * characters, so a retry under the same lease never meets its predecessor's consumer,
+ * which the server removes after its inactivity threshold).
+ */
+export function consumerName(a: ActorRef, epoch: number, tag: string = Math.random().toString(36).slice(2, 6)): string {
+  return `${a.kind}_${a.stream}${a.name === undefined ? "" : `_${a.name}`}_e${epoch}_${tag}`;
+}
+
 /** Position key: `<stream>` for the reader, `<stream>.<kind>.<name>` for the others. */
 export function positionKey(a: ActorRef): string {
   return a.name === undefined ? a.stream : `${a.stream}.${a.kind}.${a.name}`;

@@ -43,6 +43,8 @@ export interface TransformerSourceDeps {
   metrics: Metrics;
   /** the node's transform threads (large batches are evaluated there); none: evaluate in place */
   pool?: TransformPool;
+  /** name prefix of its ordered consumer (readable in `nats consumer ls`) */
+  consumerName?: string;
 }
 
 interface Evaluated {
@@ -72,7 +74,7 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
     await ensureJetStream(d.nc, { name: cdc, subjects: [names.cdcFilter(stream)], maxAgeMs: d.stream.maxAge, replicas: d.settings.replicas });
     // everything up to the last output's source sequence is handled (outputs are a gap-free prefix)
     const handled = Math.max(ctx.checkpoint?.seq ?? 0, ctx.tail ? Number(ctx.tail) : 0);
-    const reader = (this.reader = new StreamReader(d.nc, { stream: cdc, filter: names.cdcFilter(stream), fromSeq: handled + 1 }));
+    const reader = (this.reader = new StreamReader(d.nc, { stream: cdc, filter: names.cdcFilter(stream), fromSeq: handled + 1, ...(d.consumerName ? { name: d.consumerName } : {}) }));
     await reader.open();
     ctx.ready();
     d.log.info({ from: handled + 1 }, "transformer started");
