@@ -11,10 +11,41 @@ import type { SourceConnector, SourceDeps } from "./source.js";
 /** A connector's spec schema: a strict object whose `type` literal selects it in the config unions. */
 export type SpecSchema = z.ZodDiscriminatedUnionOption<"type">;
 
-/** A source: its schema and how to build its connector for one lease. */
+/** Which stream a source's resources belong to, and what its reader last checkpointed. */
+export interface RetentionContext {
+  cluster: string;
+  stream: string;
+  /** the reader's position from the positions bucket (it may name the slot), null when none */
+  position: unknown;
+}
+
+/** One server-side resource of a source and what it keeps on the source. */
+export interface RetainedResource {
+  /** e.g. "slot tributary_orders" */
+  resource: string;
+  /** bytes of the source's log it keeps (e.g. WAL a replication slot retains) */
+  bytes: number;
+  /** someone reads it right now */
+  active: boolean;
+}
+
+/**
+ * A source's server-side resources that outlive its stream (docs/adr/0008): a replication
+ * slot keeps WAL until it is dropped. `describe` names them without connecting; the others
+ * connect with a spec whose references the node has resolved.
+ */
+export interface SourceRetention<S> {
+  describe(spec: S, ctx: RetentionContext): Record<string, string>;
+  retained(spec: S, ctx: RetentionContext): Promise<RetainedResource[]>;
+  /** Drops them (absent ones are fine); returns what was dropped, e.g. ["slot tributary_orders"]. */
+  drop(spec: S, ctx: RetentionContext): Promise<string[]>;
+}
+
+/** A source: its schema, how to build its connector for one lease, and its retained resources if it has any. */
 export interface SourceDefinition<Z extends SpecSchema = SpecSchema> {
   schema: Z;
   create(spec: z.output<Z>, deps: SourceDeps): SourceConnector<unknown>;
+  retention?: SourceRetention<z.output<Z>>;
 }
 
 /** A sink: its schema and how to open its connector for one lease. */
@@ -24,8 +55,8 @@ export interface SinkDefinition<Z extends SpecSchema = SpecSchema> {
 }
 
 /** Types a source definition from its schema (the factory's `spec` is the schema's output). */
-export function defineSource<Z extends SpecSchema>(schema: Z, create: (spec: z.output<Z>, deps: SourceDeps) => SourceConnector<unknown>): SourceDefinition<Z> {
-  return { schema, create };
+export function defineSource<Z extends SpecSchema>(schema: Z, create: (spec: z.output<Z>, deps: SourceDeps) => SourceConnector<unknown>, retention?: SourceRetention<z.output<Z>>): SourceDefinition<Z> {
+  return retention ? { schema, create, retention } : { schema, create };
 }
 
 /** Types a sink definition from its schema (the factory's `spec` is the schema's output). */

@@ -12,6 +12,7 @@ export class Metrics {
   readonly batchSeconds: Histogram<"stream" | "actor">;
   readonly checkpoints: Counter<"stream" | "actor">;
   readonly actorsRunning: Gauge<"kind">;
+  readonly retainedBytes: Gauge<"stream" | "resource" | "state">;
 
   constructor(readonly registry: Registry = new Registry(), opts: { defaults?: boolean } = {}) {
     const r = [registry];
@@ -26,5 +27,11 @@ export class Metrics {
     this.batchSeconds = new Histogram({ name: "tributary_sink_batch_seconds", help: "Time to apply one sink batch (one transaction)", labelNames: ["stream", "actor"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r });
     this.checkpoints = new Counter({ name: "tributary_checkpoints_total", help: "Position checkpoints written", labelNames: ["stream", "actor"], registers: r });
     this.actorsRunning = new Gauge({ name: "tributary_actors_running", help: "Actors this node runs, by kind", labelNames: ["kind"], registers: r });
+    this.retainedBytes = new Gauge({
+      name: "tributary_source_retained_bytes",
+      help: "Bytes of source log (PostgreSQL WAL) a stream's source resources keep, by state: running, paused, or deleted with its resources kept. One node reports each stream",
+      labelNames: ["stream", "resource", "state"],
+      registers: r,
+    });
   }
 }

@@ -1,2 +1,2 @@
-/** Public surface of the connector registry: the composed config unions and the factories. */
-export { sourceSchema, sinkSchema, createSource, openSink, type SourceSpec, type SinkSpec } from "./registry.js";
+/** Public surface of the connector registry: the composed config unions, the factories, and the sources' retained resources. */
+export { sourceSchema, sinkSchema, createSource, openSink, sourceResources, sourceRetained, dropSourceResources, type SourceSpec, type SinkSpec } from "./registry.js";

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { TributaryError } from "../base/index.js";
-import type { SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps } from "../core/index.js";
+import type { RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps } from "../core/index.js";
 import { generator } from "../connectors/generator/index.js";
 import { mysql } from "../connectors/mysql/index.js";
 import { postgres } from "../connectors/postgres/index.js";
@@ -42,4 +42,19 @@ export function openSink(spec: SinkSpec, deps: SinkDeps): Promise<SinkConnector>
   const def = sinkDefs.get(spec.type);
   if (!def) return Promise.reject(new TributaryError("CONFIG_INVALID", `unknown sink type "${spec.type}"`));
   return def.open(spec, deps);
+}
+
+/** The names of the server-side resources a source spec uses (e.g. its slot); empty when its type keeps none. */
+export function sourceResources(spec: SourceSpec, ctx: RetentionContext): Record<string, string> {
+  return sourceDefs.get(spec.type)?.retention?.describe(spec, ctx) ?? {};
+}
+
+/** What the source's resources keep on the source (the retained-WAL metric); spec resolved. Empty when its type keeps none. */
+export async function sourceRetained(spec: SourceSpec, ctx: RetentionContext): Promise<RetainedResource[]> {
+  return (await sourceDefs.get(spec.type)?.retention?.retained(spec, ctx)) ?? [];
+}
+
+/** Drops the source's resources (spec resolved); returns what was dropped. */
+export async function dropSourceResources(spec: SourceSpec, ctx: RetentionContext): Promise<string[]> {
+  return (await sourceDefs.get(spec.type)?.retention?.drop(spec, ctx)) ?? [];
 }

@@ -27,7 +27,7 @@ class TextPgoutputPlugin extends PgoutputPlugin {
 }
 
 /** Default slot/publication name for a stream id. */
-function defaultSlotName(streamId: string): string {
+export function defaultSlotName(streamId: string): string {
   return `tributary_${streamId.toLowerCase().replace(/-/g, "_")}`.slice(0, 63);
 }
 
