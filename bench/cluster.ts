@@ -30,7 +30,8 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const cluster = uniqueCluster("bcl");
   const streams = Array.from({ length: STREAMS }, (_, i) => ({ id: `g${i}`, source: { type: "generator", rate: RATE, keys: 10 } }));
-  const config = (id: string) => ({ cluster, nats: { servers: [NATS] }, node: { id }, log: { level: "warn" }, placement: { settle: "2s" }, streams });
+  // the benchmark drains a node through the admin API without a token
+  const config = (id: string) => ({ cluster, nats: { servers: [NATS] }, node: { id }, admin: { insecure: true }, log: { level: "warn" }, placement: { settle: "2s" }, streams });
   const nodes = new Map<string, BenchNode>();
   const start = async (id: string) => {
     const n = new BenchNode({ config: config(id) });

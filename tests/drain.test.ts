@@ -21,7 +21,7 @@ const procs: NodeProc[] = [];
 async function start(id: string): Promise<NodeProc> {
   const port = await freePort();
   const n = new NodeProc(
-    writeConfig({ cluster, nats: { servers: [NATS_URL] }, node: { id }, admin: { port }, leases: { ttl: "4s", nodeTtl: "3s" }, placement: { settle: "1s" }, checkpoint: { interval: "200ms" } }),
+    writeConfig({ cluster, nats: { servers: [NATS_URL] }, node: { id }, admin: { port, insecure: true }, leases: { ttl: "4s", nodeTtl: "3s" }, placement: { settle: "1s" }, checkpoint: { interval: "200ms" } }),
     port,
   );
   n.start(["--no-apply"]);

@@ -54,8 +54,8 @@ class FakeNode implements AdminNode {
     if (!had) return "created" as const;
     return JSON.stringify(had) === JSON.stringify(spec) ? ("unchanged" as const) : ("updated" as const);
   }
-  async deleteStream(id: string) {
-    this.calls.push(["deleteStream", id]);
+  async deleteStream(id: string, opts: { drop: boolean }) {
+    this.calls.push(["deleteStream", id, opts]);
     return this.streams.delete(id);
   }
   async setPaused(id: string, paused: boolean) {
@@ -75,7 +75,9 @@ let node: FakeNode;
 let app: FastifyInstance;
 beforeEach(() => {
   node = new FakeNode();
-  app = buildAdmin(node);
+  // the endpoint tests below run on a node that allows changes without a token; the
+  // "who may do what" tests build their own
+  app = buildAdmin(node, { insecure: true });
 });
 afterEach(async () => {
   await app.close();
@@ -130,7 +132,7 @@ describe("/v1/streams", () => {
     const r = await app.inject({ method: "POST", url: "/v1/streams", payload: { id: "gen", source: { type: "generator", rate: 5 } } });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toEqual({ id: "gen", result: "created" });
-    expect(node.calls).toEqual([["putStream", genSpec("gen", { source: { type: "generator", rate: 5 } })]]);
+    expect(node.calls).toEqual([["putStream", { ...genSpec("gen", { source: { type: "generator", rate: 5 } }), managedBy: "api" }]]);
     expect(node.streams.get("gen")).toMatchObject({ maxAge: 7 * 86_400_000, paused: false, transformers: [], sinks: [] });
   });
 
@@ -204,7 +206,7 @@ describe("/v1/streams", () => {
 describe("bearer token", () => {
   let secured: FastifyInstance;
   beforeEach(() => {
-    secured = buildAdmin(node, { token: "s3cret" });
+    secured = buildAdmin(node, { token: "s3cret", readToken: "r3ader" });
   });
   afterEach(async () => {
     await secured.close();
@@ -247,7 +249,120 @@ describe("bearer token", () => {
     expect(node.calls).toEqual([["setPaused", "orders", true]]);
   });
 
+  it("the read-only token reads /v1/* and is refused (403) by every mutating endpoint", async () => {
+    const reader = { authorization: "Bearer r3ader" };
+    for (const url of ["/v1/actors", "/v1/streams", "/v1/streams/orders"]) expect((await secured.inject({ method: "GET", url, headers: reader })).statusCode, url).toBe(200);
+    for (const [method, url] of [
+      ["POST", "/v1/streams"],
+      ["PUT", "/v1/streams/orders"],
+      ["DELETE", "/v1/streams/orders"],
+      ["POST", "/v1/streams/orders/pause"],
+      ["POST", "/v1/drain"],
+    ] as const) {
+      const r = await secured.inject({ method, url, headers: reader, payload: { id: "x", source: { type: "generator" } } });
+      expect(r.statusCode, `${method} ${url}`).toBe(403);
+      expect(r.json<{ message: string }>().message).toMatch(/read-only token/);
+    }
+    expect(node.calls).toEqual([]);
+  });
+
   it("/healthz, /readyz and /metrics never need the token", async () => {
     for (const url of ["/healthz", "/readyz", "/metrics"]) expect((await secured.inject({ method: "GET", url })).statusCode, url).toBe(200);
+  });
+});
+
+describe("safe by default: a node without admin.token", () => {
+  let plain: FastifyInstance;
+  beforeEach(() => {
+    plain = buildAdmin(node);
+  });
+  afterEach(async () => {
+    await plain.close();
+  });
+
+  it("serves the read-only endpoints and refuses (403) every mutating one, naming admin.token", async () => {
+    for (const url of ["/v1/actors", "/v1/streams", "/v1/streams/orders", "/healthz", "/readyz", "/metrics"]) {
+      expect((await plain.inject({ method: "GET", url })).statusCode, url).toBe(200);
+    }
+    for (const [method, url] of [
+      ["POST", "/v1/streams"],
+      ["PUT", "/v1/streams/orders"],
+      ["DELETE", "/v1/streams/orders"],
+      ["POST", "/v1/streams/orders/pause"],
+      ["POST", "/v1/streams/orders/resume"],
+      ["POST", "/v1/drain"],
+    ] as const) {
+      const r = await plain.inject({ method, url, payload: { id: "x", source: { type: "generator" } } });
+      expect(r.statusCode, `${method} ${url}`).toBe(403);
+      expect(r.json()).toMatchObject({ error: "FORBIDDEN" });
+      expect(r.json<{ message: string }>().message).toMatch(/admin\.token/);
+    }
+    expect(node.calls).toEqual([]);
+    expect(node.streams.has("orders")).toBe(true);
+  });
+
+  it("admin.insecure: true opens them (the node warns at start-up)", async () => {
+    const open = buildAdmin(node, { insecure: true });
+    expect((await open.inject({ method: "POST", url: "/v1/streams/orders/pause" })).statusCode).toBe(200);
+    await open.close();
+  });
+
+  it("with a token, admin.insecure changes nothing: the token is still required", async () => {
+    const both = buildAdmin(node, { token: "t0ken-t0ken-t0ken", insecure: true });
+    expect((await both.inject({ method: "POST", url: "/v1/streams/orders/pause" })).statusCode).toBe(401);
+    await both.close();
+  });
+});
+
+describe("admin.allowedHosts", () => {
+  const pg = (url: string, sinkUrl = "postgres://app@db.internal:5432/warehouse") => ({
+    id: "s",
+    source: { type: "postgres", url, tables: ["public.t"] },
+    sinks: [{ name: "k", type: "postgres", url: sinkUrl }],
+  });
+  let guarded: FastifyInstance;
+  beforeEach(() => {
+    guarded = buildAdmin(node, { insecure: true, allowedHosts: ["db.internal", "*.corp.example", "10.0.0.5:5432"] });
+  });
+  afterEach(async () => {
+    await guarded.close();
+  });
+
+  it("accepts a spec whose every URL is on the list (host, *.domain, host:port)", async () => {
+    for (const url of ["postgres://app:${PGPASSWORD}@db.internal/shop", "postgres://app@pg1.corp.example:6432/shop", "postgres://app@10.0.0.5:5432/shop"]) {
+      const r = await guarded.inject({ method: "POST", url: "/v1/streams", payload: pg(url) });
+      expect(r.statusCode, url).toBe(201);
+    }
+  });
+
+  it("refuses (403) a host, a port, a libpq ?host= or a reference outside the list, naming the field, and writes nothing", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["postgres://app:pw@evil.example:5432/shop", /source\.url: host evil\.example:5432 is not in admin\.allowedHosts/],
+      ["postgres://app@10.0.0.5:22/shop", /source\.url: host 10\.0\.0\.5:22 is not in admin\.allowedHosts/],
+      ["postgres://app@db.internal/shop?host=169.254.169.254", /source\.url: host 169\.254\.169\.254 is not in admin\.allowedHosts/],
+      ["postgres://app@${TARGET_HOST}/shop", /source\.url: its host is a \$\{…\} reference/],
+      ["${DATABASE_URL}", /source\.url: its host is a \$\{…\} reference/],
+    ];
+    for (const [url, re] of cases) {
+      const r = await guarded.inject({ method: "POST", url: "/v1/streams", payload: pg(url) });
+      expect(r.statusCode, url).toBe(403);
+      expect(r.json<{ message: string }>().message, url).toMatch(re);
+      expect(r.json<{ message: string }>().message).not.toContain(":pw@");
+    }
+    const sink = await guarded.inject({ method: "PUT", url: "/v1/streams/orders", payload: pg("postgres://app@db.internal/shop", "postgres://u@exfil.example/x") });
+    expect(sink.statusCode).toBe(403);
+    expect(sink.json<{ message: string }>().message).toMatch(/sinks\.0\.url: host exfil\.example is not in admin\.allowedHosts/);
+    expect(node.calls).toEqual([]);
+  });
+});
+
+describe("responses pass through the node's scrubber", () => {
+  it("a secret in an actor's last error never leaves the API", async () => {
+    node.actorList[0]!.lastError = "connect failed: password authentication failed (pw=hunter2-very-secret)";
+    const scrubbed = buildAdmin(node, { scrub: (t) => t.split("hunter2-very-secret").join("***") });
+    const r = await scrubbed.inject({ method: "GET", url: "/v1/actors" });
+    expect(r.body).not.toContain("hunter2-very-secret");
+    expect(r.body).toContain("pw=***");
+    await scrubbed.close();
   });
 });

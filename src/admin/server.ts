@@ -1,12 +1,18 @@
 /**
  * The admin HTTP API of a node, as a factory (tests drive it with `inject()`, no port).
  * Errors are TributaryErrors mapped to HTTP statuses in one place (ErrorCodes.http).
+ *
+ * Safe by default (docs/operations.md, "The admin API of a node"): the probes and /metrics
+ * are open; GET /v1/* needs the admin or the read-only token when either is set; every
+ * mutating endpoint needs the admin token, and without one it is off unless the node runs
+ * with `admin.insecure`. Every response passes through the node's secret scrubber.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { ErrorCodes, TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
+import { checkAllowedHosts } from "./allowed-hosts.js";
 
 /** What /v1/actors shows for one actor this node runs (taken from its machine's snapshot). */
 export interface ActorInfo {
@@ -27,6 +33,32 @@ export interface ActorInfo {
   startedAt: string;
 }
 
+/** One actor that does not run as it should, anywhere in the cluster. */
+export interface FailingActor {
+  actor: string;
+  stream: string;
+  /** the node whose actor fails (null: nobody holds its lease) */
+  node: string | null;
+  state: string;
+  error: string | null;
+  since: string | null;
+}
+
+/** GET /v1/health: the cluster's failing actors, by stream. */
+export interface HealthReport {
+  healthy: boolean;
+  failing: FailingActor[];
+}
+
+/** What a deletion answers (src/node/retired.ts). */
+export interface DeletionAnswer {
+  id: string;
+  deleted: true;
+  kept: unknown;
+  warning: string | null;
+  dropped?: string[];
+}
+
 /** What the admin API needs from the node. */
 export interface AdminNode {
   id: string;
@@ -34,19 +66,32 @@ export interface AdminNode {
   actors(): ActorInfo[];
   listStreams(): Promise<StreamSpec[]>;
   putStream(spec: StreamSpec): Promise<"created" | "updated" | "unchanged">;
-  deleteStream(id: string): Promise<boolean>;
+  /** deletes a stream keeping its resources (reported), or dropping them with `drop` */
+  deleteStream(id: string, opts: { drop: boolean }): Promise<DeletionAnswer | boolean>;
   setPaused(id: string, paused: boolean): Promise<StreamSpec>;
   drain(): void;
   registry: Registry;
   cluster?: () => Promise<unknown>;
   /** re-snapshot a stream: clear its reader position and restart it (src/node/resnapshot.ts) */
   snapshot?: (id: string) => Promise<unknown>;
+  /** the failing actors of the cluster (GET /v1/health, and `health` in GET /v1/streams/:id) */
+  health?: () => Promise<HealthReport>;
+  /** drops what a deleted stream kept (DELETE /v1/streams/:id/resources) */
+  dropResources?: (id: string) => Promise<unknown>;
 }
 
 /** How the admin API is protected. */
 export interface AdminOptions {
-  /** bearer token required on /v1/* when set */
+  /** admin bearer token: mutating endpoints need it, read-only ones accept it */
   token?: string;
+  /** read-only bearer token: accepted by GET /v1/* */
+  readToken?: string;
+  /** serve mutating endpoints without a token when `token` is not set */
+  insecure?: boolean;
+  /** hosts a POSTed/PUT spec may connect to (unset: any) */
+  allowedHosts?: readonly string[];
+  /** rewrites every response body (the node's secret scrubber) */
+  scrub?: (text: string) => string;
 }
 
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
@@ -68,9 +113,28 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
 
   app.addHook("onRequest", async (req) => {
     // the matched route, not req.url: a percent-encoded path (/%761/actors) routes to /v1/* too
-    if (!opts.token || !(req.routeOptions.url ?? "").startsWith("/v1/")) return;
-    if (!sameSecret(req.headers.authorization ?? "", `Bearer ${opts.token}`)) throw new TributaryError("UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <admin.token>)");
+    if (!(req.routeOptions.url ?? "").startsWith("/v1/")) return;
+    const auth = req.headers.authorization ?? "";
+    const isAdmin = opts.token !== undefined && sameSecret(auth, `Bearer ${opts.token}`);
+    const isReader = opts.readToken !== undefined && sameSecret(auth, `Bearer ${opts.readToken}`);
+    if (req.method === "GET" || req.method === "HEAD") {
+      if ((opts.token !== undefined || opts.readToken !== undefined) && !isAdmin && !isReader) {
+        throw new TributaryError("UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <admin.token or admin.readToken>)");
+      }
+      return;
+    }
+    if (isAdmin) return;
+    if (opts.token !== undefined) {
+      if (isReader) throw new TributaryError("FORBIDDEN", "the read-only token (admin.readToken) cannot change anything; use admin.token");
+      throw new TributaryError("UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <admin.token>)");
+    }
+    if (!opts.insecure) {
+      throw new TributaryError("FORBIDDEN", `${req.method} ${req.routeOptions.url} is off on this node: it has no admin.token. Set admin.token (or admin.insecure: true to allow anyone who reaches the port)`);
+    }
   });
+
+  const scrub = opts.scrub;
+  if (scrub) app.addHook("onSend", async (_req, _reply, payload) => (typeof payload === "string" ? scrub(payload) : payload));
 
   app.get("/healthz", async () => ({ ok: true, node: node.id }));
   app.get("/readyz", async (_req, reply) => {
@@ -80,23 +144,37 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
   app.get("/metrics", async (_req, reply) => reply.type(node.registry.contentType).send(await node.registry.metrics()));
   app.get("/v1/actors", async () => ({ node: node.id, actors: node.actors() }));
   if (node.cluster) app.get("/v1/cluster", async () => node.cluster!());
+  if (node.health) {
+    app.get("/v1/health", async (_req, reply) => {
+      const h = await node.health!();
+      return reply.status(h.healthy ? 200 : 503).send({ node: node.id, ...h });
+    });
+  }
 
   app.get("/v1/streams", async () => ({ streams: await node.listStreams() }));
   app.get<{ Params: { id: string } }>("/v1/streams/:id", async (req) => {
     const s = (await node.listStreams()).find((x) => x.id === req.params.id);
     if (!s) throw new TributaryError("NOT_FOUND", `no stream "${req.params.id}"`);
-    return s;
+    if (!node.health) return s;
+    const failing = (await node.health()).failing.filter((f) => f.stream === s.id);
+    return { ...s, health: { healthy: failing.length === 0, failing } };
   });
   const upsert = async (body: unknown, id?: string) => {
-    const spec = parseStreamSpec(id ? { ...(body as object), id } : body, "stream spec in the request body");
-    return { id: spec.id, result: await node.putStream(spec) };
+    // a GET's `health` is not part of the spec: a spec read and PUT back stays valid
+    const { health: _health, ...rest } = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+    const spec = parseStreamSpec(id ? { ...rest, id } : body, "stream spec in the request body");
+    if (opts.allowedHosts) checkAllowedHosts(spec, opts.allowedHosts);
+    return { id: spec.id, result: await node.putStream({ ...spec, managedBy: "api" }) };
   };
   app.post("/v1/streams", async (req, reply) => reply.status(201).send(await upsert(req.body)));
   app.put<{ Params: { id: string } }>("/v1/streams/:id", async (req) => upsert(req.body, req.params.id));
-  app.delete<{ Params: { id: string } }>("/v1/streams/:id", async (req) => {
-    if (!(await node.deleteStream(req.params.id))) throw new TributaryError("NOT_FOUND", `no stream "${req.params.id}"`);
-    return { id: req.params.id, deleted: true };
+  app.delete<{ Params: { id: string }; Querystring: { drop?: string } }>("/v1/streams/:id", async (req) => {
+    const drop = req.query.drop === "true" || req.query.drop === "1";
+    const r = await node.deleteStream(req.params.id, { drop });
+    if (r === false) throw new TributaryError("NOT_FOUND", `no stream "${req.params.id}"`);
+    return r === true ? { id: req.params.id, deleted: true } : r;
   });
+  if (node.dropResources) app.delete<{ Params: { id: string } }>("/v1/streams/:id/resources", async (req) => node.dropResources!(req.params.id));
   app.post<{ Params: { id: string } }>("/v1/streams/:id/pause", async (req) => node.setPaused(req.params.id, true));
   app.post<{ Params: { id: string } }>("/v1/streams/:id/resume", async (req) => node.setPaused(req.params.id, false));
   if (node.snapshot) app.post<{ Params: { id: string } }>("/v1/streams/:id/snapshot", async (req) => node.snapshot!(req.params.id));

@@ -12,19 +12,36 @@ export interface NodeRecord {
   started: string;
   pid: number;
   actors: number;
+  /** this node's actors that fail (backoff, failed, or holding a lease without running), for /v1/health and `nats kv get` */
+  failing?: Array<{ actor: string; state: string; error: string | null; since: string | null }>;
+}
+
+/** A running heartbeat. */
+export interface Heartbeat {
+  stop(): Promise<void>;
+  /** puts the record now */
+  beat(): Promise<void>;
+  /** true while the last put succeeded less than a TTL ago: the node is in the registry */
+  joined(): boolean;
 }
 
 /**
  * Puts the node's record now and every TTL/3 until stopped; `beat()` puts it at once (after
  * a change such as draining). A failed put is logged and retried at the next beat.
  */
-export function startHeartbeat(kv: KV, ttlMs: number, record: () => NodeRecord, log: Logger): { stop(): Promise<void>; beat(): Promise<void> } {
+export function startHeartbeat(kv: KV, ttlMs: number, record: () => NodeRecord, log: Logger): Heartbeat {
+  let lastOk = -Infinity;
+  let failed = false;
   const beat = async () => {
     try {
       const r = record();
       await kv.put(r.id, JSON.stringify(r));
+      lastOk = performance.now();
+      if (failed) log.info("heartbeat written again");
+      failed = false;
     } catch (err) {
-      log.warn({ err }, "heartbeat failed");
+      if (!failed) log.warn({ err }, "heartbeat failed");
+      failed = true;
     }
   };
   void beat();
@@ -32,6 +49,7 @@ export function startHeartbeat(kv: KV, ttlMs: number, record: () => NodeRecord, 
   t.unref();
   return {
     beat,
+    joined: () => performance.now() - lastOk < ttlMs,
     async stop() {
       clearInterval(t);
       await kv.delete(record().id).catch(() => undefined);

@@ -1,5 +1,5 @@
 /** Public surface of the cluster layer: heartbeats and membership, placement, the actors of a stream, the cluster view. */
-export { startHeartbeat, type NodeRecord } from "./heartbeat.js";
+export { startHeartbeat, type Heartbeat, type NodeRecord } from "./heartbeat.js";
 export { Membership } from "./membership.js";
 export { place, type PlacementNode } from "./placement.js";
 export { actorsOf } from "./actors-of.js";

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import { leasedActorMachine } from "../../actors/leased-actor.machine.js";
 import type { ActorInfo } from "../admin/index.js";
 import type { StreamSpec } from "../config/index.js";
+import { jitter } from "../base/index.js";
 import { workActor, type WorkFactory } from "../core/index.js";
 import { actorId, type ActorRef, type Lease, type LeaseStore } from "../nats/index.js";
 
@@ -21,6 +22,31 @@ export interface ActorHostOptions {
   work: WorkFactory;
   /** called once per new error the actor reports (metrics) */
   onError?: (message: string) => void;
+  /** randomness of the retry delays' jitter @default Math.random */
+  random?: () => number;
+}
+
+/** The machine's inputs that shape its retry delays (defaults of actors/leased-actor.machine.ts). */
+interface RetryInput {
+  leaseTtlMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  failedRetryMs: number;
+}
+
+/**
+ * The retry delays the node provides to the machine (which decides when to retry; the node
+ * how long): the machine's exponential backoff, its retry of a failed actor and its retry
+ * of a held lease, each with equal jitter, so the actors of 100 streams that failed together
+ * (one database down) do not retry in lockstep.
+ */
+export function retryDelays(random: () => number = Math.random) {
+  return {
+    BACKOFF: ({ context }: { context: { input: RetryInput; attempt: number } }) =>
+      jitter(Math.min(context.input.backoffMaxMs, context.input.backoffBaseMs * 2 ** Math.min(context.attempt - 1, 16)), random),
+    FAILED_RETRY: ({ context }: { context: { input: RetryInput } }) => jitter(context.input.failedRetryMs, random),
+    RETRY_ACQUIRE: ({ context }: { context: { input: RetryInput } }) => jitter(Math.max(100, Math.floor(context.input.leaseTtlMs / 5)), random),
+  };
 }
 
 /** "running.active.running" style summary of a state value, leaving out the lease region. */
@@ -51,6 +77,7 @@ export class ActorHost {
         releaseLease: fromPromise(({ input }) => leases.release(input.lease)),
         work: workActor((lease: Lease) => o.work(lease)),
       },
+      delays: retryDelays(o.random),
     });
     this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs } });
     let last = "";

@@ -1,25 +1,23 @@
 /**
- * The desired state: stream specs in the streams bucket. `applyStreams` makes the bucket
- * equal a list (removing a stream from the file and re-applying stops it); `watchStreams`
- * follows the bucket (watch + periodic full listing, since a watcher can miss entries
- * across reconnects).
+ * The desired state: stream specs in the streams bucket, its one owner (docs/adr/0008).
+ * Writers: `tributary apply` (`planApply` + `executePlan`: the declarative sync, deletion only
+ * with prune and only of its own owner's streams), the admin API (`putStream`), and a node
+ * start (`seedStreams`: creates what the cluster never had, nothing else). `watchStreams`
+ * follows the bucket (watch + periodic full listing, since a watcher can miss entries across
+ * reconnects). Keys with a dot (`retired.<id>`) are not streams: see retired.ts.
  */
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
 
-/** What `applyStreams` changed, by stream id. */
-export interface ApplyResult {
-  created: string[];
-  updated: string[];
-  deleted: string[];
-  unchanged: string[];
-}
+/** A key of the streams bucket that holds a stream spec (stream ids have no dots). */
+export const isStreamKey = (key: string): boolean => !key.includes(".");
 
 /** Lists every stream spec in the bucket (invalid entries are logged and skipped). */
 export async function listStreams(kv: KV, log?: Logger): Promise<StreamSpec[]> {
   const out: StreamSpec[] = [];
   for await (const key of await kv.keys()) {
+    if (!isStreamKey(key)) continue;
     const e = await kv.get(key);
     if (!e || e.operation !== "PUT") continue;
     try {
@@ -28,7 +26,14 @@ export async function listStreams(kv: KV, log?: Logger): Promise<StreamSpec[]> {
       log?.error({ err, stream: key }, "invalid stream spec in the bucket; ignored");
     }
   }
-  return out;
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Reads one stream spec, or undefined when absent or deleted. */
+export async function getStream(kv: KV, id: string): Promise<StreamSpec | undefined> {
+  const e = await kv.get(id);
+  if (!e || e.operation !== "PUT") return undefined;
+  return parseStreamSpec(e.json(), `stream ${id} in the streams bucket`);
 }
 
 /** Writes one spec (idempotent). */
@@ -40,13 +45,179 @@ export async function putStream(kv: KV, spec: StreamSpec): Promise<"created" | "
   return cur && cur.operation === "PUT" ? "updated" : "created";
 }
 
-/** Makes the bucket hold exactly `specs`. */
-export async function applyStreams(kv: KV, specs: readonly StreamSpec[]): Promise<ApplyResult> {
-  const r: ApplyResult = { created: [], updated: [], deleted: [], unchanged: [] };
+/** What a node start did with its file's streams. */
+export interface SeedResult {
+  /** streams the cluster never had, now created */
+  created: string[];
+  /** already in the cluster: left as they are (the cluster's spec wins) */
+  kept: string[];
+  /** in the cluster, but different from the file: left as they are, and logged */
+  differs: string[];
+  /** deleted in the cluster (the bucket remembers the deletion): not re-created */
+  deletedInCluster: string[];
+}
+
+/**
+ * A node start: creates the file's streams that the cluster has never had (compare-and-set,
+ * so nodes starting together create each once). Never updates, deletes, pauses or resumes a
+ * stream; a stream deleted through the API or `apply --prune` is not brought back.
+ */
+export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Logger): Promise<SeedResult> {
+  const r: SeedResult = { created: [], kept: [], differs: [], deletedInCluster: [] };
+  for (const s of specs) {
+    const cur = await kv.get(s.id);
+    if (cur && cur.operation !== "PUT") {
+      r.deletedInCluster.push(s.id);
+      continue;
+    }
+    if (cur) {
+      const stored = parseStreamSpec(cur.json(), `stream ${s.id} in the streams bucket`);
+      if (changedPaths(withoutOwner(stored), withoutOwner({ ...s, paused: stored.paused })).length) r.differs.push(s.id);
+      else r.kept.push(s.id);
+      continue;
+    }
+    try {
+      await kv.create(s.id, JSON.stringify({ ...s, managedBy: s.managedBy ?? "node" }));
+      r.created.push(s.id);
+    } catch {
+      r.kept.push(s.id); // a peer created it first
+    }
+  }
+  if (r.differs.length) {
+    log.warn({ streams: r.differs }, "the config file's spec of these streams differs from the cluster's; the cluster's is kept (a node start never changes a stream: run `tributary apply -f <file>` to change it)");
+  }
+  if (r.deletedInCluster.length) log.info({ streams: r.deletedInCluster }, "streams of the config file that were deleted in the cluster are not re-created by a node start");
+  return r;
+}
+
+const withoutOwner = (s: StreamSpec): Omit<StreamSpec, "managedBy"> => {
+  const { managedBy: _ignored, ...rest } = s;
+  return rest;
+};
+
+/** Paths (dotted) where `a` and `b` differ; values are never part of the answer (they may be secrets). */
+export function changedPaths(a: unknown, b: unknown, path: string[] = [], out: string[] = []): string[] {
+  if (a === b) return out;
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object";
+  if (isObj(a) && isObj(b) && Array.isArray(a) === Array.isArray(b)) {
+    if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) {
+      out.push(path.join(".") || "(spec)");
+      return out;
+    }
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) changedPaths(a[k], b[k], [...path, k], out);
+    return out;
+  }
+  out.push(path.join(".") || "(spec)");
+  return out;
+}
+
+/** One stream's part of an apply plan. */
+export type PlanEntry =
+  | { id: string; action: "create"; spec: StreamSpec }
+  | { id: string; action: "update"; spec: StreamSpec; changed: string[]; revision: number }
+  | { id: string; action: "unchanged" }
+  | { id: string; action: "delete"; managedBy: string | undefined; revision: number }
+  /** in the cluster, not in the file, and not deleted: without prune, or managed by another owner */
+  | { id: string; action: "keep"; managedBy: string | undefined; why: string };
+
+/** How `planApply` runs. */
+export interface ApplyOptions {
+  /** the owner this apply writes as (the streams' `managedBy`) @default "apply" */
+  owner?: string;
+  /** delete this owner's streams that the file no longer lists */
+  prune?: boolean;
+  /** stream ids whose file spec states `paused` explicitly (others keep the cluster's value) */
+  pausedStated?: ReadonlySet<string>;
+}
+
+/**
+ * What `tributary apply` would do (also its `--dry-run` output): create the file's new
+ * streams, update those that differ, keep the cluster's `paused` unless the file states it,
+ * and with `prune` delete the streams this owner manages that the file no longer lists.
+ * Streams of other owners (the API, another apply) are never deleted.
+ */
+export async function planApply(kv: KV, specs: readonly StreamSpec[], o: ApplyOptions = {}): Promise<PlanEntry[]> {
+  const owner = o.owner ?? "apply";
+  const plan: PlanEntry[] = [];
+  const want = new Set(specs.map((s) => s.id));
+  for (const s of specs) {
+    const cur = await kv.get(s.id);
+    if (!cur || cur.operation !== "PUT") {
+      plan.push({ id: s.id, action: "create", spec: { ...s, managedBy: owner } });
+      continue;
+    }
+    const stored = parseStreamSpec(cur.json(), `stream ${s.id} in the streams bucket`);
+    const next: StreamSpec = { ...s, paused: o.pausedStated?.has(s.id) ? s.paused : stored.paused, managedBy: owner };
+    const changed = changedPaths(stored, next);
+    plan.push(changed.length ? { id: s.id, action: "update", spec: next, changed, revision: cur.revision } : { id: s.id, action: "unchanged" });
+  }
+  for await (const key of await kv.keys()) {
+    if (want.has(key) || !isStreamKey(key)) continue;
+    const e = await kv.get(key);
+    if (!e || e.operation !== "PUT") continue;
+    const managedBy = (e.json<{ managedBy?: string }>() ?? {}).managedBy;
+    if (o.prune && managedBy === owner) plan.push({ id: key, action: "delete", managedBy, revision: e.revision });
+    else plan.push({ id: key, action: "keep", managedBy, why: o.prune ? `managed by ${managedBy ?? "nobody"}, not by ${owner}` : "not in the file (--prune deletes it if this owner manages it)" });
+  }
+  return plan.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The plan as text lines, `+ id` / `~ id: paths` / `- id` / `= id` / `  id (kept: why)`; no values. */
+export function formatPlan(plan: readonly PlanEntry[]): string[] {
+  return plan.map((e) => {
+    switch (e.action) {
+      case "create":
+        return `+ ${e.id} (create)`;
+      case "update":
+        return `~ ${e.id} (update: ${e.changed.join(", ")})`;
+      case "unchanged":
+        return `= ${e.id} (unchanged)`;
+      case "delete":
+        return `- ${e.id} (delete; its source resources and JetStream streams are kept)`;
+      case "keep":
+        return `  ${e.id} (kept: ${e.why})`;
+    }
+  });
+}
+
+/**
+ * Carries out a plan with compare-and-set writes: a stream changed by someone else since the
+ * plan was made is not overwritten (it is reported in `conflicts`; run apply again).
+ * `onDelete` retires a stream before its spec is deleted (retired.ts).
+ */
+export async function executePlan(kv: KV, plan: readonly PlanEntry[], onDelete: (id: string) => Promise<void>): Promise<{ created: string[]; updated: string[]; deleted: string[]; unchanged: string[]; conflicts: string[] }> {
+  const r = { created: [] as string[], updated: [] as string[], deleted: [] as string[], unchanged: [] as string[], conflicts: [] as string[] };
+  for (const e of plan) {
+    try {
+      if (e.action === "create") {
+        await kv.create(e.id, JSON.stringify(e.spec)); // refused when someone created it meanwhile
+        r.created.push(e.id);
+      } else if (e.action === "update") {
+        await kv.update(e.id, JSON.stringify(e.spec), e.revision);
+        r.updated.push(e.id);
+      } else if (e.action === "delete") {
+        await onDelete(e.id);
+        await kv.delete(e.id, { previousSeq: e.revision });
+        r.deleted.push(e.id);
+      } else if (e.action === "unchanged") r.unchanged.push(e.id);
+    } catch {
+      r.conflicts.push(e.id);
+    }
+  }
+  return r;
+}
+
+/**
+ * Makes the bucket hold exactly `specs`, deleting every other stream whoever declared it,
+ * without retiring anything: a blunt tool for tests and benchmarks that own their whole
+ * (throw-away) cluster. Operators use `tributary apply` (planApply/executePlan).
+ */
+export async function applyStreams(kv: KV, specs: readonly StreamSpec[]): Promise<{ created: string[]; updated: string[]; deleted: string[]; unchanged: string[] }> {
+  const r = { created: [] as string[], updated: [] as string[], deleted: [] as string[], unchanged: [] as string[] };
   const want = new Set(specs.map((s) => s.id));
   for (const s of specs) r[await putStream(kv, s)].push(s.id);
   for await (const key of await kv.keys()) {
-    if (want.has(key)) continue;
+    if (want.has(key) || !isStreamKey(key)) continue;
     const e = await kv.get(key);
     if (e && e.operation === "PUT") {
       await kv.delete(key);
@@ -62,6 +233,7 @@ export async function watchStreams(kv: KV, log: Logger, onChange: (id: string, s
   let stopped = false;
   (async () => {
     for await (const e of w) {
+      if (!isStreamKey(e.key)) continue;
       if (e.operation !== "PUT") {
         onChange(e.key, null);
         continue;

@@ -113,7 +113,8 @@ export class Supervisor {
     const all = new Map<string, { ref: ActorRef; spec: StreamSpec; specJson: string }>();
     for (const spec of this.specs.values()) {
       if (spec.paused) continue;
-      const specJson = JSON.stringify(spec);
+      // who declares the stream (managedBy) does not change what its actors do
+      const specJson = JSON.stringify({ ...spec, managedBy: undefined });
       for (const ref of actorsOf(spec)) all.set(actorId(ref), { ref, spec, specJson });
     }
     const placement = this.policy.place([...all.keys()]);

@@ -10,7 +10,8 @@ export async function startTestNode(cluster: string, streams: unknown[], extra: 
     cluster,
     nats: { servers: [NATS_URL] },
     node: { id: `n-${cluster}` },
-    admin: { host: "127.0.0.1", port: await freePort() },
+    // tests drive the mutating endpoints without a token
+    admin: { host: "127.0.0.1", port: await freePort(), insecure: true },
     leases: { ttl: "4s", nodeTtl: "3s" },
     checkpoint: { interval: "200ms" },
     streams,
