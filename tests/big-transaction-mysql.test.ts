@@ -4,10 +4,7 @@
 // memory is sampled while the transaction flows, under a V8 heap ceiling (160 MB) far below
 // the transaction's size; the reader reports how often it paused.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createMyDb, type MyTestDb } from "./helpers/mysql.js";
-import { cleanupCluster, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, sampleRss, startNodeProc } from "./helpers/node-proc.js";
-import { eventually } from "./helpers/in-process.js";
+import { assertBuilt, cleanupCluster, createMyDb, eventually, type MyTestDb, NATS_URL, NodeProc, sampleRss, startNodeProc, uniqueCluster } from "./support/index.js";
 
 const ROWS = 200_000;
 let src: MyTestDb;
@@ -30,12 +27,11 @@ afterAll(async () => {
 
 describe("large MariaDB transactions", () => {
   it(`streams a ${ROWS}-row transaction through the bounded binlog queue`, async () => {
-    node = await startNodeProc(
-      (port) => ({
+    node = await startNodeProc({
+      config: {
         cluster,
         nats: { servers: [NATS_URL] },
         node: { id: "mybig1" },
-        admin: { port },
         log: { level: "info" },
         streams: [
           {
@@ -44,12 +40,12 @@ describe("large MariaDB transactions", () => {
             sinks: [{ name: "out", type: "mysql", url: dst.url, autoCreate: true, batchMaxRows: 5000 }],
           },
         ],
-      }),
+      },
       // a heap ceiling far below the transaction's size: holding it whole would crash the node
-      { NODE_OPTIONS: "--max-old-space-size=160" },
-    );
+      env: { NODE_OPTIONS: "--max-old-space-size=160" },
+    });
     await node.waitReady();
-    const rss = await sampleRss(node.proc!.pid!);
+    const rss = sampleRss(node.pid);
     // ~300 bytes per row, all in ONE transaction (MariaDB's sequence engine generates the ids)
     await src.query(`INSERT INTO wide SELECT seq, REPEAT(MD5(seq), 4), REPEAT('x', 120), seq * 1.5, NOW(6) FROM seq_1_to_${ROWS}`);
     const t0 = Date.now();

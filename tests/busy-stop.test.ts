@@ -1,9 +1,7 @@
 // A busy sink (messages buffered in the client) stops gracefully, not by the drain timeout:
 // the graceful handoff of a loaded stream costs the drain, not 30 s.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, uniqueCluster } from "./helpers/nats.js";
-import { startTestNode, eventually } from "./helpers/in-process.js";
+import { cleanupCluster, createDb, eventually, startTestNode, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 import type { RunningNode } from "../src/node/index.js";
 import { pino } from "pino";
 import { Writable } from "node:stream";
@@ -40,15 +38,15 @@ describe("graceful stop of a busy sink", () => {
     await src.query("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 20000) g");
     // wait until the sink is busy: applying, with much still to read
     await eventually(async () => {
-      const r = await dst.query("SELECT count(*)::int AS n FROM public.t").catch(() => ({ rows: [{ n: 0 }] }));
-      return r.rows[0].n > 200;
+      const r = await dst.query<{ n: number }>("SELECT count(*)::int AS n FROM public.t").catch(() => ({ rows: [{ n: 0 }] }));
+      return (r.rows[0]?.n ?? 0) > 200;
     }, 30_000, "sink applying");
     await node.supervisor.stopAll();
     // the sink went draining -> releasing -> stopped through its own drain, not the timeout
     const sinkLines = log.split("\n").filter((l) => l.includes('"actor":"sink.b.slow"') && l.includes('"msg":"actor state"'));
     expect(sinkLines.some((l) => l.includes('"state":"releasing"'))).toBe(true);
     expect(log).not.toMatch(/graceful stop timed out/);
-    const applied = await dst.query("SELECT count(*)::int AS n FROM public.t");
-    expect(applied.rows[0].n).toBeLessThan(20000); // it really was stopped mid-stream
+    const applied = await dst.query<{ n: number }>("SELECT count(*)::int AS n FROM public.t");
+    expect(applied.rows[0]?.n).toBeLessThan(20000); // it really was stopped mid-stream
   });
 });
