@@ -2,9 +2,10 @@
 // backpressure of its own, so the reader's bounded queue pauses the binlog socket while
 // JetStream acks lag, and the node never holds the transaction whole. The node's resident
 // memory is sampled while the transaction flows, under a V8 heap ceiling (160 MB) far below
-// the transaction's size; the reader reports how often it paused.
+// the transaction's size; /metrics says how often the reader paused the binlog socket, and
+// the leases bucket that the node stopped gracefully.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { assertBuilt, cleanupCluster, createMyDb, eventually, type MyTestDb, NATS_URL, NodeProc, sampleRss, startNodeProc, uniqueCluster } from "./support/index.js";
+import { assertBuilt, cleanupCluster, createMyDb, eventually, leasesAndPosition, type MyTestDb, NATS_URL, NodeProc, sampleRss, startNodeProc, uniqueCluster } from "./support/index.js";
 
 const ROWS = 200_000;
 let src: MyTestDb;
@@ -55,9 +56,13 @@ describe("large MariaDB transactions", () => {
     const check = await dst.query<Array<{ s: string; n: string }>>("SELECT CAST(SUM(id) AS CHAR) AS s, CAST(SUM(n) AS CHAR) AS n FROM wide");
     const want = await src.query<Array<{ s: string; n: string }>>("SELECT CAST(SUM(id) AS CHAR) AS s, CAST(SUM(n) AS CHAR) AS n FROM wide");
     expect(check[0]).toEqual(want[0]);
+    const metrics = await (await fetch(`${node.adminUrl}/metrics`)).text();
+    const pauses = Number(/^tributary_source_pauses_total\{stream="big"\} (\d+)$/m.exec(metrics)?.[1] ?? -1);
+    // graceful stop: exit 0, every lease released (CAS delete), the reader's position kept
     expect(await node.term()).toBe(0);
-    const stopped = node.output.split("\n").find((l) => l.includes("reader stopped gracefully"));
-    const pauses = Number(/"pauses":(\d+)/.exec(stopped ?? "")?.[1] ?? -1);
+    const { leases, position } = await leasesAndPosition<{ position: { file: string; pos: number } | null }>(cluster, "big");
+    expect(leases).toEqual([]);
+    expect(position?.position?.pos).toBeGreaterThan(4);
     console.log(`MariaDB big transaction: ${ROWS} rows in ${secs.toFixed(1)} s; node RSS ${rss.base.toFixed(0)} MB before, peak ${rss.peak.toFixed(0)} MB (heap limit 160 MB); binlog socket paused ${pauses} times`);
     expect(pauses).toBeGreaterThan(0); // the queue held the binlog back while JetStream acks lagged
     // the JSON of the whole transaction alone is ~130 MB
