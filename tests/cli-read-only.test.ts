@@ -10,8 +10,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openControlPlane } from "../src/nats/index.js";
-import { NATS_URL, cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { CLI, assertBuilt, writeConfig } from "./helpers/node-proc.js";
+import { CLI, NATS_URL, assertBuilt, cleanupCluster, natsConnect, uniqueCluster, writeConfigFile } from "./support/index.js";
 
 let nc: NatsConnection;
 const cluster = uniqueCluster("ro");
@@ -70,7 +69,7 @@ describe("a closed pipe ends the command quietly", () => {
 
 describe("validate checks connection URLs with the field path", () => {
   it("refuses a port that is not a number, without showing the password (exit 2)", async () => {
-    const f = writeConfig({ streams: [{ id: "s", source: { type: "postgres", url: "postgres://app:secret@db:notaport/shop", tables: ["public.t"] } }] });
+    const f = writeConfigFile({ streams: [{ id: "s", source: { type: "postgres", url: "postgres://app:secret@db:notaport/shop", tables: ["public.t"] } }] });
     const r = await run(tributary(`validate -f ${f}`));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`streams.0.source.url: its port "notaport" is not a number (got "postgres://app:***@db:notaport/shop")`);

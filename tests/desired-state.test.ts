@@ -6,7 +6,6 @@
  * publication and JetStream streams, says so, measures the WAL the slot retains, and drops
  * them only when asked.
  */
-import { spawn } from "node:child_process";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
@@ -14,10 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, parseStreamSpec, type StreamSpec } from "../src/config/index.js";
 import { openControlPlane, type ControlPlane } from "../src/nats/index.js";
 import { getStream, listRetired, putStream, startNode, type RunningNode } from "../src/node/index.js";
-import { eventually } from "./helpers/in-process.js";
-import { NATS_URL, cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { CLI, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { adminQuery, createDb, type TestDb } from "./helpers/pg.js";
+import { NATS_URL, adminQuery, assertBuilt, cleanupCluster, createDb, eventually, freePort, natsConnect, runCli, uniqueCluster, writeConfigFile, type TestDb } from "./support/index.js";
 
 const gen = (id: string, rate = 5): StreamSpec => parseStreamSpec({ id, source: { type: "generator", rate, keys: 3 } });
 
@@ -100,23 +96,7 @@ describe("a node start never deletes a stream and never changes paused", () => {
   });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NATS_URL } });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    p.on("error", fail);
-    p.on("close", (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, 30_000, { env: { NATS_URL } });
 
 async function bucketsOf(cluster: string): Promise<string[]> {
   const jsm = await jetstreamManager(nc);
@@ -126,7 +106,7 @@ async function bucketsOf(cluster: string): Promise<string[]> {
 }
 
 describe("tributary apply -f: the declarative sync", () => {
-  const file = (cluster: string, streams: unknown[]) => writeConfig({ cluster, nats: { servers: [NATS_URL] }, streams });
+  const file = (cluster: string, streams: unknown[]) => writeConfigFile({ cluster, nats: { servers: [NATS_URL] }, streams });
 
   it("--dry-run prints the diff and changes nothing (on a new cluster: not even its buckets)", async () => {
     const cluster = newCluster();

@@ -16,10 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TributaryError } from "../src/base/index.js";
 import { parseConfig } from "../src/config/index.js";
 import { startNode, type RunningNode } from "../src/node/index.js";
-import { eventually } from "./helpers/in-process.js";
-import { freePort } from "./helpers/node-proc.js";
-import { makeOperator, makeUserNkey } from "./helpers/nats-jwt.js";
-import { startNatsServer, type NatsServerProc } from "./helpers/nats-server-proc.js";
+import { eventually, freePort, makeOperator, makeUserNkey, startNatsServer, type NatsServerProc } from "./support/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tributary-nats-sec-"));
 const certs = join(dir, "certs");

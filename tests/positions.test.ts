@@ -13,9 +13,7 @@ import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { positionKey, type PositionValue } from "../src/nats/index.js";
 import type { RunningNode } from "../src/node/index.js";
-import { eventually, startTestNode } from "./helpers/in-process.js";
-import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { createDb, type TestDb } from "./helpers/pg.js";
+import { cleanupCluster, createDb, eventually, natsConnect, startTestNode, uniqueCluster, type TestDb } from "./support/index.js";
 
 const cluster = uniqueCluster("pos");
 const S = "pos";

@@ -8,7 +8,6 @@
  * /readyz, /metrics, the CLI's output and errors, and every revision of every KV bucket and
  * every message of every JetStream stream on the server.
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +15,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually } from "./helpers/in-process.js";
-import { CLI, NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { startNatsServer, type NatsServerProc } from "./helpers/nats-server-proc.js";
-import { createDb, type TestDb } from "./helpers/pg.js";
+import { NodeProc, assertBuilt, createDb, eventually, runCli, startNatsServer, type NatsServerProc, type TestDb } from "./support/index.js";
 
 const rand = () => Math.random().toString(36).slice(2, 10);
 const secrets = {
@@ -40,14 +36,9 @@ let natsUrl: string;
 /** every text a user or an attacker on the machine could read, by where it came from */
 const outputs: Array<[string, string]> = [];
 
-function cli(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((done) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...envOf() } });
-    let out = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    p.on("close", (code) => done({ code, out }));
-  });
+async function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await runCli(args, 30_000, { env: envOf() });
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const envOf = () => ({ TRIB_PG_PW: secrets.pgEnv, TRIB_MY_PW: secrets.mysql, TRIB_NATS_PW: secrets.nats, TRIB_READ_TOKEN: secrets.readToken });
@@ -64,13 +55,12 @@ beforeAll(async () => {
   const tokenFile = join(dir, "admin-token");
   writeFileSync(tokenFile, secrets.adminToken, { mode: 0o600 });
   const base = (db: TestDb, pw: string) => db.url.replace("postgres://postgres@", `postgres://postgres:${pw}@`);
-  const port = await freePort();
-  node = new NodeProc(
-    writeConfig({
+  node = await NodeProc.create({
+    config: {
       cluster,
       nats: { servers: ["nats://tributary:${TRIB_NATS_PW}@127.0.0.1:" + nats.port] },
       node: { id: "secret-node" },
-      admin: { host: "127.0.0.1", port, token: `\${file:${tokenFile}}`, readToken: "${TRIB_READ_TOKEN}" },
+      admin: { token: `\${file:${tokenFile}}`, readToken: "${TRIB_READ_TOKEN}" },
       leases: { ttl: "4s", nodeTtl: "3s" },
       checkpoint: { interval: "200ms" },
       streams: [
@@ -85,10 +75,9 @@ beforeAll(async () => {
           ],
         },
       ],
-    }),
-    port,
-    envOf(),
-  );
+    },
+    env: envOf(),
+  });
   node.start();
 }, 120_000);
 
@@ -108,7 +97,7 @@ async function get(path: string, token = secrets.readToken): Promise<string> {
 describe("a planted secret appears in no output and in no bucket", () => {
   it("runs the stream: the working sink applies, the others fail with errors", async () => {
     await src.query("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 50) g");
-    await eventually(async () => Number((await dst.query("SELECT count(*)::int AS n FROM public.items").catch(() => ({ rows: [{ n: 0 }] }))).rows[0].n) === 50, 60_000, "the ok sink applied 50 rows");
+    await eventually(async () => Number((await dst.query<{ n: number }>("SELECT count(*)::int AS n FROM public.items").catch(() => ({ rows: [{ n: 0 }] }))).rows[0]?.n) === 50, 60_000, "the ok sink applied 50 rows");
     const actors = await eventually(async () => {
       const a = JSON.parse((await get("/v1/actors")).slice(4)) as { actors: Array<{ id: string; lastError: string | null }> };
       const failing = a.actors.filter((x) => x.lastError !== null).map((x) => x.id).sort();
