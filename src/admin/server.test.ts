@@ -366,3 +366,22 @@ describe("responses pass through the node's scrubber", () => {
     await scrubbed.close();
   });
 });
+
+describe("literal secrets in specs", () => {
+  it("POST accepts one with a warning naming the field; GET and pause show it masked, references as written", async () => {
+    const body = {
+      id: "lit",
+      source: { type: "postgres", url: "postgres://app:written-out-pw@db/shop", tables: ["public.t"] },
+      sinks: [{ name: "k", type: "postgres", url: "postgres://app:${PGPASSWORD}@db/w" }],
+    };
+    const r = await app.inject({ method: "POST", url: "/v1/streams", payload: body });
+    expect(r.statusCode).toBe(201);
+    expect(r.json<{ warnings: string[] }>().warnings).toEqual([expect.stringMatching(/^source\.url holds a secret written out: it is stored in the streams bucket as written; reference it instead/)]);
+    for (const [method, url] of [["GET", "/v1/streams"], ["GET", "/v1/streams/lit"], ["POST", "/v1/streams/lit/pause"]] as const) {
+      const out = (await app.inject({ method, url })).body;
+      expect(out, url).not.toContain("written-out-pw");
+      expect(out, url).toContain("postgres://app:***@db/shop");
+      expect(out, url).toContain("postgres://app:${PGPASSWORD}@db/w");
+    }
+  });
+});

@@ -10,7 +10,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
-import { ErrorCodes, TributaryError } from "../base/index.js";
+import { ErrorCodes, TributaryError, literalSecrets, redactSpec } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
 import { checkAllowedHosts } from "./allowed-hosts.js";
 
@@ -151,20 +151,24 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
     });
   }
 
-  app.get("/v1/streams", async () => ({ streams: await node.listStreams() }));
+  // specs are shown with literal secrets masked; ${…} references are no secrets and stay
+  app.get("/v1/streams", async () => ({ streams: (await node.listStreams()).map((s) => redactSpec(s)) }));
   app.get<{ Params: { id: string } }>("/v1/streams/:id", async (req) => {
     const s = (await node.listStreams()).find((x) => x.id === req.params.id);
     if (!s) throw new TributaryError("NOT_FOUND", `no stream "${req.params.id}"`);
-    if (!node.health) return s;
+    if (!node.health) return redactSpec(s);
     const failing = (await node.health()).failing.filter((f) => f.stream === s.id);
-    return { ...s, health: { healthy: failing.length === 0, failing } };
+    return { ...redactSpec(s), health: { healthy: failing.length === 0, failing } };
   });
   const upsert = async (body: unknown, id?: string) => {
     // a GET's `health` is not part of the spec: a spec read and PUT back stays valid
     const { health: _health, ...rest } = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
     const spec = parseStreamSpec(id ? { ...rest, id } : body, "stream spec in the request body");
     if (opts.allowedHosts) checkAllowedHosts(spec, opts.allowedHosts);
-    return { id: spec.id, result: await node.putStream({ ...spec, managedBy: "api" }) };
+    const result = await node.putStream({ ...spec, managedBy: "api" });
+    const literal = literalSecrets(spec);
+    if (!literal.length) return { id: spec.id, result };
+    return { id: spec.id, result, warnings: literal.map((p) => `${p} holds a secret written out: it is stored in the streams bucket as written; reference it instead (\${VAR} or \${file:/path}, resolved by each node)`) };
   };
   app.post("/v1/streams", async (req, reply) => reply.status(201).send(await upsert(req.body)));
   app.put<{ Params: { id: string } }>("/v1/streams/:id", async (req) => upsert(req.body, req.params.id));
@@ -175,8 +179,8 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
     return r === true ? { id: req.params.id, deleted: true } : r;
   });
   if (node.dropResources) app.delete<{ Params: { id: string } }>("/v1/streams/:id/resources", async (req) => node.dropResources!(req.params.id));
-  app.post<{ Params: { id: string } }>("/v1/streams/:id/pause", async (req) => node.setPaused(req.params.id, true));
-  app.post<{ Params: { id: string } }>("/v1/streams/:id/resume", async (req) => node.setPaused(req.params.id, false));
+  app.post<{ Params: { id: string } }>("/v1/streams/:id/pause", async (req) => redactSpec(await node.setPaused(req.params.id, true)));
+  app.post<{ Params: { id: string } }>("/v1/streams/:id/resume", async (req) => redactSpec(await node.setPaused(req.params.id, false)));
   if (node.snapshot) app.post<{ Params: { id: string } }>("/v1/streams/:id/snapshot", async (req) => node.snapshot!(req.params.id));
   app.post("/v1/drain", async (_req, reply) => {
     node.drain();

@@ -6,6 +6,8 @@ export {
   checkableText,
   hasReference,
   isWholeReference,
+  literalSecrets,
+  redactSpec,
   referencePaths,
   referenceProblems,
   referencesIn,

@@ -1,6 +1,6 @@
 // Secret references: their syntax, resolution, the checkable view validation sees, and the scrubber.
 import { describe, expect, it } from "vitest";
-import { SecretScrubber, checkableText, isWholeReference, referenceProblems, referencesIn, resolveText } from "./secrets.js";
+import { SecretScrubber, checkableText, isWholeReference, literalSecrets, redactSpec, referenceProblems, referencesIn, resolveText } from "./secrets.js";
 
 describe("references", () => {
   it("finds ${NAME}, ${NAME:-default} and ${file:/path}; $${ is a literal", () => {
@@ -47,5 +47,29 @@ describe("SecretScrubber", () => {
     s.add("abc");
     expect(s.scrub("url postgres://u:p%40ss%2Fw%22rd-long@h json {\"pw\":\"p@ss/w\\\"rd-long\"} raw p@ss/w\"rd-long")).toBe('url postgres://u:***@h json {"pw":"***"} raw ***');
     expect(s.scrub("abc stays")).toBe("abc stays");
+  });
+});
+
+describe("literal secrets in a spec", () => {
+  const spec = {
+    source: { url: "postgres://app:written-out@db/shop", tables: ["a.b"] },
+    sinks: [
+      { name: "ok", url: "postgres://app:${PGPASSWORD}@db/w" },
+      { name: "cosmos", key: "abc123==", clientSecret: "${file:/run/secrets/cs}" },
+    ],
+  };
+
+  it("are found by path; references are not literal secrets", () => {
+    expect(literalSecrets(spec)).toEqual(["source.url", "sinks.1.key"]);
+  });
+
+  it("are masked for display while references stay as written", () => {
+    expect(redactSpec(spec)).toEqual({
+      source: { url: "postgres://app:***@db/shop", tables: ["a.b"] },
+      sinks: [
+        { name: "ok", url: "postgres://app:${PGPASSWORD}@db/w" },
+        { name: "cosmos", key: "***", clientSecret: "${file:/run/secrets/cs}" },
+      ],
+    });
   });
 });

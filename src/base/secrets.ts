@@ -196,3 +196,37 @@ export class SecretScrubber {
     return out;
   }
 }
+
+/** Field names whose values are secrets wherever they appear in a spec. */
+const SECRET_FIELD = /^(pass|password|token|secret|clientSecret|key|accountKey|apiKey)$/i;
+const WHOLE_REF = /^\$\{[^}]+\}$/;
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"']*):([^\s/?#@"']*)@/gi;
+
+/**
+ * Where a spec holds a secret written out instead of referenced (a URL's password, a secret
+ * field's value), as dotted paths: such a spec is stored and shown as written, so the writer
+ * is warned (docs/adr/0009).
+ */
+export function literalSecrets(value: unknown, path: string[] = [], out: string[] = []): string[] {
+  if (typeof value === "string") {
+    const field = path[path.length - 1] ?? "";
+    if (SECRET_FIELD.test(field) && value !== "" && !WHOLE_REF.test(value)) out.push(path.join("."));
+    else for (const m of value.matchAll(URL_PASSWORD)) if (m[2] && !WHOLE_REF.test(m[2])) out.push(path.join("."));
+  } else if (Array.isArray(value)) value.forEach((v, i) => literalSecrets(v, [...path, String(i)], out));
+  else if (value && typeof value === "object") for (const [k, v] of Object.entries(value)) literalSecrets(v, [...path, k], out);
+  return [...new Set(out)];
+}
+
+/**
+ * A copy of a spec fit to show (admin API answers): literal secrets replaced by `***` — a
+ * URL's password and a secret field's value — while `${…}` references stay as written.
+ */
+export function redactSpec<T>(value: T, field = ""): T {
+  if (typeof value === "string") {
+    if (SECRET_FIELD.test(field)) return (value === "" || WHOLE_REF.test(value) ? value : "***") as T;
+    return value.replace(URL_PASSWORD, (m, head: string, pw: string) => (WHOLE_REF.test(pw) ? m : `${head}:***@`)) as T;
+  }
+  if (Array.isArray(value)) return value.map((v) => redactSpec(v, field)) as T;
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactSpec(v, k)])) as T;
+  return value;
+}

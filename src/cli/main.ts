@@ -6,7 +6,7 @@
  * quietly when its reader goes away (`tributary status | head`).
  */
 import { Command } from "commander";
-import { TributaryError, redactText } from "../base/index.js";
+import { TributaryError, literalSecrets, redactText } from "../base/index.js";
 import { clusterView, desiredPlacement, type NodeRecord } from "../cluster/index.js";
 import { loadConfigFile, parseConfig, readYaml, type Config } from "../config/index.js";
 import { connectNats, getJson, openControlPlane, type ControlPlane } from "../nats/index.js";
@@ -57,6 +57,13 @@ async function withControlPlane<T>(o: ConnOpts, create: boolean, fn: (cp: Contro
   }
 }
 
+/** Warns (stderr) about secrets a file's streams write out instead of referencing: they would be stored as written. */
+function warnLiteralSecrets(cfg: Config): void {
+  for (const s of cfg.streams) {
+    for (const p of literalSecrets(s)) process.stderr.write(`warning: stream ${s.id}: ${p} holds a secret written out; it would be stored in the streams bucket as written: reference it (\${VAR} or \${file:/path}, resolved by each node)\n`);
+  }
+}
+
 const conn = (c: Command) =>
   c
     .option("-c, --config <file>", "config file (for nats servers and cluster name)")
@@ -92,6 +99,7 @@ program
   .requiredOption("-f, --file <file>", "config file")
   .action((o: { file: string }) => {
     const cfg = loadConfigFile(o.file);
+    warnLiteralSecrets(cfg);
     process.stdout.write(`ok: ${cfg.streams.length} stream(s): ${cfg.streams.map((s) => s.id).join(", ")}\n`);
     const refs = new Set<string>();
     for (const m of JSON.stringify(cfg.streams).matchAll(/\$\{(file:[^}]+|[A-Za-z_][A-Za-z0-9_]*)/g)) refs.add(m[1]!);
@@ -108,6 +116,7 @@ conn(
     .option("--owner <name>", "who declares these streams (a stream's managedBy); --prune only deletes streams of this owner", "apply"),
 ).action(async (o: ConnOpts & { file: string; dryRun?: boolean; prune?: boolean; owner: string }) => {
   const file = loadConfigFile(o.file);
+  warnLiteralSecrets(file);
   const raw = readYaml(o.file) as { streams?: Array<Record<string, unknown>> } | null;
   const pausedStated = new Set((raw?.streams ?? []).filter((s) => s && typeof s === "object" && "paused" in s).map((s) => String(s.id)));
   const dryRunOnNewCluster = (err: unknown) => {
