@@ -16,7 +16,9 @@ INSERT INTO customers (id, name, email, tags) SELECT g, 'customer ' || g, 'c' ||
 INSERT INTO orders (customer_id, amount, meta) SELECT 1 + g % 100, g * 1.25, jsonb_build_object('n', g) FROM generate_series(1, 500) g;
 SQL
 echo "== source has $(psql -Atd tributary_demo_src -c 'select count(*) from customers') customers and $(psql -Atd tributary_demo_src -c 'select count(*) from orders') orders"
-node dist/src/cli/main.js node --config examples/demo.yaml > /tmp/tributary-demo.log 2>&1 &
+echo "== declare the streams (tributary apply; a node start would only create what the cluster never had)"
+node dist/src/cli/main.js apply -f examples/demo.yaml
+node dist/src/cli/main.js node --config examples/demo.yaml --no-apply > /tmp/tributary-demo.log 2>&1 &
 NODE_PID=$!
 trap 'kill -TERM $NODE_PID 2>/dev/null; wait $NODE_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break; sleep 0.5; done

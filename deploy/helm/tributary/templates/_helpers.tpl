@@ -36,9 +36,30 @@ app.kubernetes.io/name: {{ include "tributary.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
-{{/* The config file: .Values.config with the admin listener forced to the pod's port. */}}
+{{/*
+The node config file: .Values.config without streams (nodes carry none: docs/adr/0008), with
+the admin listener forced to the pod's port, the pod IP advertised, and the admin token read
+from the mounted secret when admin.tokenSecret is set.
+*/}}
 {{- define "tributary.config" -}}
-{{- $admin := dict "host" "0.0.0.0" "port" (int .Values.admin.port) }}
-{{- $cfg := mergeOverwrite (deepCopy .Values.config) (dict "admin" (mergeOverwrite (deepCopy (default (dict) .Values.config.admin)) $admin)) }}
+{{- $admin := dict "host" "0.0.0.0" "port" (int .Values.admin.port) "advertise" (printf "http://${POD_IP}:%d" (int .Values.admin.port)) }}
+{{- if .Values.admin.tokenSecret.name }}
+{{- $_ := set $admin "token" "${file:/etc/tributary-admin/token}" }}
+{{- end }}
+{{- if .Values.admin.allowedHosts }}
+{{- $_ := set $admin "allowedHosts" .Values.admin.allowedHosts }}
+{{- end }}
+{{- $cfg := mergeOverwrite (deepCopy (omit .Values.config "streams")) (dict "admin" (mergeOverwrite (deepCopy (default (dict) .Values.config.admin)) $admin)) }}
 {{- toYaml $cfg }}
+{{- end }}
+
+{{/* The file the apply Job applies: the cluster and its NATS connection, and this release's streams. */}}
+{{- define "tributary.applyConfig" -}}
+{{- $cfg := dict "cluster" (default "tributary" .Values.config.cluster) "nats" (default (dict) .Values.config.nats) "streams" .Values.streams }}
+{{- toYaml $cfg }}
+{{- end }}
+
+{{/* The owner this release declares its streams as (their managedBy). */}}
+{{- define "tributary.streamsOwner" -}}
+{{- default (printf "helm/%s" .Release.Name) .Values.streamsOwner }}
 {{- end }}
