@@ -202,6 +202,10 @@ describe("deleting a PostgreSQL stream: slot, publication and JetStream streams 
     expect((await inject(n, "POST", "/v1/streams", pgStream(id))).status).toBe(201);
     await eventually(async () => (await slot(id))?.active === true, 30_000, "the reader's slot");
     await eventually(async () => (await metric(n, id))?.[1] === "running", 30_000, "the metric of the running stream");
+    // the reader's lag on its source, with the NATS CLI alone: nats kv get <cluster>_positions <id>.source
+    const rec = await eventually(async () => (await n.cp.positions.get(`${id}.source`))?.json<{ position: { state: string; resources: Array<{ resource: string; retainedBytes: number; behindBytes: number; active: boolean }> }; updated: string }>(), 30_000, "the source record");
+    expect(rec.position.state).toBe("running");
+    expect(rec.position.resources).toEqual([{ resource: `slot tributary_${id}`, retainedBytes: expect.any(Number), behindBytes: expect.any(Number), active: true }]);
 
     const del = await inject<{ deleted: boolean; kept: { resources: Record<string, string>; jetstream: string[] }; warning: string }>(n, "DELETE", `/v1/streams/${id}`);
     expect(del.status).toBe(200);
@@ -220,7 +224,7 @@ describe("deleting a PostgreSQL stream: slot, publication and JetStream streams 
 
     const dropped = await inject<{ dropped: string[] }>(n, "DELETE", `/v1/streams/${id}/resources`);
     expect(dropped.status).toBe(200);
-    expect(dropped.body.dropped).toEqual(expect.arrayContaining([`slot tributary_${id}`, `publication tributary_${id}`, `JetStream stream ${cluster}_CDC_${id}`]));
+    expect(dropped.body.dropped).toEqual(expect.arrayContaining([`slot tributary_${id}`, `publication tributary_${id}`, `JetStream stream ${cluster}_CDC_${id}`, `position ${id}.source`]));
     expect(await slot(id)).toBeUndefined();
     expect(await publication(id)).toBe(0);
     expect(await listRetired(n.cp)).toEqual([]);

@@ -27,6 +27,8 @@ export interface RetainedResource {
   bytes: number;
   /** someone reads it right now */
   active: boolean;
+  /** bytes of source log written since the reader's last confirmed position: the reader's lag (a slot's confirmed_flush_lsn) */
+  behindBytes?: number;
 }
 
 /**

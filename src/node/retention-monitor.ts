@@ -4,7 +4,9 @@
  * hashing picks among the live nodes asks the source what its resources keep
  * (`tributary_source_retained_bytes{stream, resource, state}`) and warns, now and then, about
  * deleted streams whose slot still holds WAL. Reading a source needs its resolved spec,
- * which only a node has.
+ * which only a node has. The same measurement goes to the positions bucket as
+ * `<stream>.source` — `{position: {resources: [{resource, retainedBytes, behindBytes, active}]}, node, updated}` —
+ * so a reader's lag on its source is answerable with the NATS CLI alone.
  */
 import type { Logger } from "pino";
 import type { Gauge } from "prom-client";
@@ -77,7 +79,11 @@ export class RetentionMonitor {
       const ctx = { cluster: cp.names.cluster, stream: t.id, position };
       if (!Object.keys(sourceResources(t.source, ctx)).length) continue;
       try {
-        for (const r of await sourceRetained(this.o.resolve(t.id, t.source), ctx)) {
+        const measured = await sourceRetained(this.o.resolve(t.id, t.source), ctx);
+        const record = { position: { state: t.state, resources: measured.map((r) => ({ resource: r.resource, retainedBytes: r.bytes, behindBytes: r.behindBytes ?? null, active: r.active })) }, epoch: 0, node: this.o.self, updated: new Date().toISOString() };
+        // a deleted stream's record must not outlive a drop that ran meanwhile
+        if (t.state !== "deleted" || (await cp.streams.get(`retired.${t.id}`))?.operation === "PUT") await cp.positions.put(`${t.id}.source`, JSON.stringify(record));
+        for (const r of measured) {
           rows.push({ labels: { stream: t.id, resource: r.resource, state: t.state }, bytes: r.bytes });
           if (t.state === "deleted" && Date.now() - (this.warned.get(t.id) ?? 0) >= (this.o.warnEveryMs ?? 600_000)) {
             this.warned.set(t.id, Date.now());

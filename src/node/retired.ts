@@ -59,7 +59,8 @@ export async function retireStream(cp: ControlPlane, spec: StreamSpec, by: strin
     source: spec.source,
     resources: sourceResources(spec.source, { cluster: cp.names.cluster, stream: spec.id, position: reader?.value.position ?? null }),
     jetstream: [cp.names.cdcStream(spec.id), ...spec.transformers.map((t) => cp.names.xfStream(spec.id, t.name))],
-    positions: actorsOf(spec).map(positionKey),
+    // with the retention monitor's record of what the source keeps
+    positions: [...actorsOf(spec).map(positionKey), `${spec.id}.source`],
     actors: actorsOf(spec).map(actorId),
     deletedAt: new Date().toISOString(),
     by,

@@ -35,12 +35,14 @@ export const postgresRetention: SourceRetention<PostgresSourceSpec> = {
   retained: (spec, ctx) =>
     withClient(spec.url, async (c): Promise<RetainedResource[]> => {
       const { slot } = names(spec, ctx);
-      const r = await c.query<{ active: boolean; bytes: string | null }>(
-        `SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS bytes FROM pg_replication_slots WHERE slot_name = $1`,
+      const r = await c.query<{ active: boolean; bytes: string | null; behind: string | null }>(
+        `SELECT active, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS bytes,
+                pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS behind
+         FROM pg_replication_slots WHERE slot_name = $1`,
         [slot],
       );
       const row = r.rows[0];
-      return row ? [{ resource: `slot ${slot}`, bytes: Math.max(0, Number(row.bytes ?? 0)), active: row.active }] : [];
+      return row ? [{ resource: `slot ${slot}`, bytes: Math.max(0, Number(row.bytes ?? 0)), active: row.active, behindBytes: Math.max(0, Number(row.behind ?? 0)) }] : [];
     }),
 
   drop: (spec, ctx) =>
