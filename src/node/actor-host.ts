@@ -9,6 +9,7 @@ import type { ActorInfo } from "../admin/index.js";
 import type { StreamSpec } from "../config/index.js";
 import { workActor, type WorkFactory } from "../core/index.js";
 import { actorId, type ActorRef, type Lease, type LeaseStore } from "../nats/index.js";
+import type { SupervisedHost } from "./supervisor.js";
 
 /** What one actor host runs and reports to. */
 export interface ActorHostOptions {
@@ -35,7 +36,7 @@ function summarize(value: unknown): string {
 }
 
 /** One leased actor on this node: its machine, provided with the real side effects. */
-export class ActorHost {
+export class ActorHost implements SupervisedHost {
   readonly id: string;
   private readonly actor: Actor<typeof leasedActorMachine>;
   private readonly startedAt = new Date().toISOString();
