@@ -1,0 +1,24 @@
+/**
+ * The test network guard (net-guard.mjs) for node processes under test: the environment
+ * that preloads it, and what it refused.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+/** Where the guard writes refusals and the env a child needs to run with it. */
+export interface NetGuard {
+  /** env for the child: NODE_OPTIONS=--import <guard> and the log file */
+  env: Record<string, string>;
+  /** every connection the guard refused so far */
+  refused(): Array<{ pid: number; host: string; port: number }>;
+}
+
+/** A guard logging to `logFile` (created empty on first refusal). */
+export function netGuard(logFile: string): NetGuard {
+  const guard = pathToFileURL(resolve("tests/helpers/net-guard.mjs")).href;
+  return {
+    env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${guard}`.trim(), TRIBUTARY_NET_GUARD_LOG: logFile },
+    refused: () => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { pid: number; host: string; port: number }) : []),
+  };
+}
