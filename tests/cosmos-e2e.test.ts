@@ -155,6 +155,7 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
     expect(metrics).toMatch(/tributary_cosmos_request_units_total\{stream="pg2c",actor="sink-cosmos",container="accounts"\} \d+/);
     const actors = await node.json<{ actors: Array<{ id: string; state: string; lastError: string | null }> }>("/v1/actors");
     for (const a of actors.actors) expect([a.id, a.state]).toEqual([a.id, "running.active.running"]);
+    expect(guard.loaded()).toContain(node.proc!.pid);
     expect(guard.refused()).toEqual([]);
     expect(await node.term()).toBe(0);
   });
