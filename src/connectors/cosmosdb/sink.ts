@@ -75,12 +75,8 @@ export class CosmosSink implements SinkConnector {
   }
 
   async readOffset(): Promise<SinkOffset> {
-    try {
-      const { seq, epoch } = await this.offsets.read();
-      return { seq, epoch };
-    } catch (err) {
-      throw cosmosError(err, { ...this.where, container: this.spec.offsetsContainer }, "reading the sink's offset document");
-    }
+    const { seq, epoch } = await this.retrying(() => this.offsets.read(), { ...this.where, container: this.spec.offsetsContainer }, "reading the sink's offset document");
+    return { seq, epoch };
   }
 
   /**
@@ -91,12 +87,7 @@ export class CosmosSink implements SinkConnector {
    */
   async apply(batch: SinkBatch, offset: SinkOffset): Promise<void> {
     const offsetsWhere = { ...this.where, container: this.spec.offsetsContainer };
-    let stored;
-    try {
-      stored = await this.offsets.read();
-    } catch (err) {
-      throw cosmosError(err, offsetsWhere, "reading the sink's offset document");
-    }
+    const stored = await this.retrying(() => this.offsets.read(), offsetsWhere, "reading the sink's offset document");
     const lastRecord = batch.records[batch.records.length - 1]?.seq ?? 0;
     const next = checkOffset(stored, { seq: Math.max(offset.seq, lastRecord), epoch: offset.epoch }, (m) => new TributaryError("FENCED", `sink ${this.d.sinkId}: ${m}`));
     let written = 0;
@@ -114,11 +105,7 @@ export class CosmosSink implements SinkConnector {
       written += ops.length;
     }
     if (!next) return;
-    try {
-      await this.offsets.write(stored, next);
-    } catch (err) {
-      throw cosmosError(err, offsetsWhere, "writing the sink's offset document");
-    }
+    await this.retrying(() => this.offsets.write(stored, next), offsetsWhere, "writing the sink's offset document");
     if (written) this.d.log.debug({ documents: written, seq: next.seq }, "batch applied");
   }
 
@@ -128,6 +115,23 @@ export class CosmosSink implements SinkConnector {
 
   async close(): Promise<void> {
     this.client.dispose();
+  }
+
+  /**
+   * Runs one request of the offset document, retried after the service's delay while it
+   * is throttled or unavailable (within {@link RETRY_BUDGET_MS}); other failures are translated.
+   */
+  private async retrying<T>(fn: () => Promise<T>, where: Where, doing: string): Promise<T> {
+    const started = performance.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const { status, retryAfterMs } = statusOf(err);
+        if (!isTransientStatus(status) || performance.now() - started > RETRY_BUDGET_MS) throw cosmosError(err, where, doing);
+        await sleep(retryAfterMs ?? Math.max(50, backoff(attempt, 200, 5000)));
+      }
+    }
   }
 
   /** The target container (checked once: it exists, or is created, and has the sink's partition key). */

@@ -166,7 +166,7 @@ export class CosmosSource implements SourceConnector<CosmosPosition> {
         const r = await f.iterator.readNext();
         if (r.statusCode === 200 || r.statusCode === 304) return { status: r.statusCode, items: r.result ?? [], token: r.continuationToken };
         const sub = r.subStatusCode ? `/${r.subStatusCode}` : "";
-        throw new TributaryError("SOURCE_UNAVAILABLE", `Cosmos DB source ${f.where.endpoint}: the change feed of container ${this.spec.database}/${f.name} answered ${r.statusCode}${sub} (expected 200 or 304); the stream restarts from its last checkpoint`);
+        throw new TributaryError("SOURCE_UNAVAILABLE", `Cosmos DB source ${f.where.endpoint} container ${this.spec.database}/${f.name}: reading the change feed: the service answered ${r.statusCode}${sub} (expected 200 or 304); the stream restarts from its last checkpoint`);
       } catch (err) {
         f.iterator = undefined; // the next try starts afresh from the last token
         if (err instanceof TributaryError) throw err;
@@ -183,6 +183,11 @@ export class CosmosSource implements SourceConnector<CosmosPosition> {
           this.d.log.warn({ container: f.name, status, attempt, wait }, "change feed read failed; retrying");
           await sleep(wait, signal);
           continue;
+        }
+        if (status === 400 && this.spec.mode === "allVersionsAndDeletes" && f.token !== undefined) {
+          // the service answers 400 when a continuation is older than the container's change feed retention
+          const e = cosmosError(err, f.where, "reading the change feed");
+          throw new TributaryError("SOURCE_INVALID", `${e.message}. If the stream was stopped longer than the container's change feed retention (changeFeedPolicy), its position is gone: re-snapshot the stream (POST /v1/streams/${this.d.stream.id}/snapshot) to start from now`);
         }
         throw cosmosError(err, f.where, "reading the change feed");
       }
