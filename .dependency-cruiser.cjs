@@ -8,6 +8,9 @@
  * - Across folders, only a folder's index.ts (its public surface) is imported; tests/,
  *   bench/ and scripts/ too.
  * - No circular dependencies (type-only imports count), no orphan modules.
+ * - Test support has one home, tests/support/, reached through its index.ts by tests/,
+ *   bench/ and the tests beside the code; it loads Tributary's code only lazily. The code
+ *   itself imports nothing from tests/, and tests/ nothing from bench/.
  */
 
 /** Bottom to top; a folder may import folders of lower layers only. */
@@ -76,6 +79,43 @@ module.exports = {
       severity: "error",
       from: { path: "^(tests|bench|scripts)/" },
       to: { path: "^src/", pathNot: "/index\\.ts$" },
+    },
+    {
+      name: "support-through-index",
+      comment: "tests/support/ is reached only through its index.ts (its public surface)",
+      severity: "error",
+      from: { pathNot: "^tests/support/" },
+      to: { path: "^tests/support/", pathNot: "^tests/support/index\\.ts$" },
+    },
+    {
+      name: "support-loads-src-lazily",
+      comment:
+        "tests/support/ loads src/ only by a dynamic import() inside the helper that needs it (types are free), so a unit " +
+        "test or an in-process fake that imports the support module loads none of the runtime",
+      severity: "error",
+      from: { path: "^tests/support/" },
+      to: { path: "^src/", dependencyTypesNot: ["dynamic-import", "type-only"] },
+    },
+    {
+      name: "bench-shares-only-support",
+      comment: "bench/ shares code with tests/ only through tests/support (one home for helpers, no copies in bench/)",
+      severity: "error",
+      from: { path: "^bench/" },
+      to: { path: "^tests/", pathNot: "^tests/support/" },
+    },
+    {
+      name: "tests-do-not-import-bench",
+      comment: "helpers tests and benchmarks share live in tests/support, never in bench/",
+      severity: "error",
+      from: { path: "^tests/" },
+      to: { path: "^bench/" },
+    },
+    {
+      name: "code-imports-no-tests",
+      comment: "src/, actors/ and scripts/ never import tests/ (only the tests beside the code may, for test support and fakes)",
+      severity: "error",
+      from: { path: "^(src|actors|scripts)/", pathNot: "\\.test\\.ts$" },
+      to: { path: "^tests/" },
     },
     {
       name: "actors-import-nothing-from-src",

@@ -12,6 +12,7 @@
 export const mutationScope = [
   "actors/**/*.ts",
   "src/cluster/placement.ts",
+  "src/core/checkpointer.ts",
 ];
 
 const sourceOf = (/** @type {string | [string, string]} */ e) => (typeof e === "string" ? e : e[0]);

@@ -14,7 +14,7 @@ import { createInbox, headers as natsHeaders, type NatsConnection } from "@nats-
 import { jetstreamManager } from "@nats-io/jetstream";
 import { SESSION_OPTIONS, encodeEventPos, keyOf, makeEvent, shapeOf, toRow, type ColumnType } from "../src/connectors/postgres/index.js";
 import { rowText } from "./workload.js";
-import { cpuSecondsOf } from "./services.js";
+import { cpuSecondsOf } from "../tests/support/index.js";
 
 export interface DecodeCeiling {
   /** rows decoded per second (first change to last commit) */

@@ -10,8 +10,8 @@
  */
 import { writeFileSync, mkdirSync } from "node:fs";
 import { jetstream, DeliverPolicy } from "@nats-io/jetstream";
-import { BenchNode } from "./node-proc.js";
-import { cleanupCluster, natsConnect, sleep, uniqueCluster, until } from "./services.js";
+import { cleanupCluster, eventually, natsConnect, NodeProc, sleep, uniqueCluster } from "../tests/support/index.js";
+import { benchNodeFlags } from "./setup.js";
 
 const NATS = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
 const STREAMS = Number(process.env.BENCH_CLUSTER_STREAMS ?? 120);
@@ -31,10 +31,10 @@ async function main(): Promise<void> {
   const cluster = uniqueCluster("bcl");
   const streams = Array.from({ length: STREAMS }, (_, i) => ({ id: `g${i}`, source: { type: "generator", rate: RATE, keys: 10 } }));
   const config = (id: string) => ({ cluster, nats: { servers: [NATS] }, node: { id }, log: { level: "warn" }, placement: { settle: "2s" }, streams });
-  const nodes = new Map<string, BenchNode>();
+  const nodes = new Map<string, NodeProc>();
   const start = async (id: string) => {
-    const n = new BenchNode({ config: config(id) });
-    await n.start();
+    const n = await NodeProc.create({ config: config(id), nodeFlags: benchNodeFlags(), keepLog: true });
+    n.start();
     nodes.set(id, n);
     return n;
   };
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const out: Record<string, unknown> = { measured_at: new Date().toISOString(), streams: STREAMS, rate_per_stream: RATE, lease_ttl_ms: 15000, node_ttl_ms: 10000 };
   try {
     for (const id of ["n1", "n2", "n3"]) await start(id);
-    let v = await until(() => placed(["n1", "n2", "n3"]), 120_000, "placement on 3 nodes");
+    let v = await eventually(() => placed(["n1", "n2", "n3"]), 120_000, "placement on 3 nodes", 20);
     out.placement_3_nodes = Object.fromEntries(v.nodes.map((n) => [n.id, n.actors]));
 
     // CPU and memory per node over 20 s of steady state
@@ -67,9 +67,9 @@ async function main(): Promise<void> {
     const moved = v.actors.filter((a) => a.owner === "n2").map((a) => a.stream);
     const t0 = Date.now();
     await fetch(`http://127.0.0.1:${nodes.get("n2")!.port}/v1/drain`, { method: "POST" });
-    await until(() => !nodes.get("n2")!.running || null, 60_000, "n2 exits");
+    await eventually(() => !nodes.get("n2")!.running, 60_000, "n2 exits", 20);
     out.drain_exit_ms = Date.now() - t0;
-    v = await until(() => placed(["n1", "n3"]), 60_000, "placement on 2 nodes");
+    v = await eventually(() => placed(["n1", "n3"]), 60_000, "placement on 2 nodes", 20);
     out.drain_all_running_again_ms = Date.now() - t0;
     await sleep(3000);
     const js = jetstream(nc);
@@ -94,11 +94,11 @@ async function main(): Promise<void> {
 
     // join: bring n2 back, then add n4
     await start("n2");
-    v = await until(() => placed(["n1", "n2", "n3"]), 120_000, "placement back on 3 nodes");
+    v = await eventually(() => placed(["n1", "n2", "n3"]), 120_000, "placement back on 3 nodes", 20);
     const before = new Map(v.actors.map((a) => [a.id, a.owner]));
     const tj = Date.now();
     await start("n4");
-    v = await until(() => placed(["n1", "n2", "n3", "n4"]), 120_000, "placement on 4 nodes");
+    v = await eventually(() => placed(["n1", "n2", "n3", "n4"]), 120_000, "placement on 4 nodes", 20);
     out.join_moved = v.actors.filter((a) => before.get(a.id) !== a.owner).length;
     out.join_total_actors = v.actors.length;
     out.join_settled_ms = Date.now() - tj;
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     out.kill9_victim_actors = v.nodes.find((n) => n.id === victim)?.actors;
     const tk = Date.now();
     process.kill(nodes.get(victim)!.pid, "SIGKILL");
-    await until(() => placed(["n1", "n2", "n3", "n4"].filter((x) => x !== victim)), 120_000, "takeover");
+    await eventually(() => placed(["n1", "n2", "n3", "n4"].filter((x) => x !== victim)), 120_000, "takeover", 20);
     out.kill9_to_all_running_ms = Date.now() - tk;
   } catch (err) {
     console.error(`last state: ${lastWhy}`);
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   } finally {
     for (const n of nodes.values()) if (n.running) process.kill(n.pid, "SIGKILL");
     await nc.close();
-    await cleanupCluster(NATS, cluster);
+    await cleanupCluster(cluster, NATS);
   }
   mkdirSync("bench/results", { recursive: true });
   writeFileSync("bench/results/cluster.json", JSON.stringify(out, null, 2) + "\n");

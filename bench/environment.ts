@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, release, hostname } from "node:os";
 import { createRequire } from "node:module";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { adminQuery } from "./services.js";
+import { adminQuery } from "../tests/support/index.js";
 
 const PACKAGES = [
   "@nats-io/transport-node",
@@ -54,7 +54,7 @@ export interface Environment {
 
 /** Collects the environment at the start of a run. */
 export async function environment(nc: NatsConnection, pgBase: string): Promise<Environment> {
-  const pgVersion = (await adminQuery(pgBase, "SHOW server_version")).rows[0]?.server_version as string;
+  const pgVersion = (await adminQuery("SHOW server_version", [], pgBase)).rows[0]?.server_version as string;
   const versions: Record<string, string> = {
     node: process.version,
     "nats-server": nc.info?.version ?? "unknown",

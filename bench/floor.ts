@@ -22,7 +22,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { EventPublisher, StreamReader } from "../src/core/index.js";
 import { ensureJetStream } from "../src/nats/index.js";
 import { compileTransformer } from "../src/transform/index.js";
-import { cpuSeconds, pidsOf, uniqueCluster } from "./services.js";
+import { cpuSeconds, pidsOf, uniqueCluster } from "../tests/support/index.js";
 
 export interface TransportFloor {
   /** events/s of the relay phase (first relay publish to the last event read from B) */

@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir, loadavg, availableParallelism } from "node:os";
 import { parseOptions, wants, type BenchOptions } from "./options.js";
-import { natsConnect } from "./services.js";
+import { natsConnect } from "../tests/support/index.js";
 import { environment } from "./environment.js";
 import { readerScenario } from "./scenario-reader.js";
 import { lagScenario, pipelineScenario } from "./scenario-pipeline.js";

@@ -4,9 +4,8 @@
  * a transformer (an ordered JetStream consumer) and two leases per stream. After every
  * actor is ready and the node has settled, RSS and CPU are read over a fixed window.
  */
-import { BenchNode } from "./node-proc.js";
-import { cleanupCluster, sleep, uniqueCluster } from "./services.js";
-import { baseConfig } from "./setup.js";
+import { cleanupCluster, NodeProc, sleep, uniqueCluster } from "../tests/support/index.js";
+import { baseConfig, benchNodeFlags } from "./setup.js";
 import type { BenchOptions } from "./options.js";
 
 export interface IdleResult {
@@ -25,11 +24,11 @@ export async function idleScenario(o: BenchOptions, log: (m: string) => void): P
     transformers: [{ name: "t", jsonata: "$" }],
   }));
   const actors = o.idleStreams * 2;
-  const node = new BenchNode({ config: baseConfig(o, cluster, streams) });
+  const node = await NodeProc.create({ config: baseConfig(o, cluster, streams), nodeFlags: benchNodeFlags(), keepLog: true });
   try {
     const t0 = performance.now();
-    await node.start();
-    await node.waitReady(actors, 300_000);
+    node.start();
+    await node.waitReady({ actors, timeoutMs: 300_000 });
     const startS = (performance.now() - t0) / 1000;
     await sleep(o.quick ? 1000 : 10_000); // settle: GC after start, first lease renewals
     const c0 = node.cpuSeconds();
@@ -45,7 +44,7 @@ export async function idleScenario(o: BenchOptions, log: (m: string) => void): P
     log(`  idle: ${o.idleStreams} streams (${actors} actors) ready in ${startS.toFixed(1)} s; RSS ${rssMax.toFixed(0)} MB, CPU ${cpuPct.toFixed(2)} % of one core`);
     return res;
   } finally {
-    await node.stop(120_000);
-    await cleanupCluster(o.natsUrl, cluster).catch(() => undefined);
+    await node.term(120_000);
+    await cleanupCluster(cluster, o.natsUrl).catch(() => undefined);
   }
 }

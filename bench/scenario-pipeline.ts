@@ -11,9 +11,8 @@
  *   the figure errs on the high side by that much).
  */
 import { Names } from "../src/nats/index.js";
-import { BenchNode } from "./node-proc.js";
-import { cpuSeconds, cpuSecondsOf, machineBusySeconds, natsConnect, pidsOf, streamState, until } from "./services.js";
-import { createWorld, SINK_ID, STREAM_ID, TRANSFORMER_NAME, type World } from "./setup.js";
+import { cpuSeconds, cpuSecondsOf, eventually, GiveUp, machineBusySeconds, natsConnect, NodeProc, pidsOf, streamState } from "../tests/support/index.js";
+import { benchNodeFlags, createWorld, SINK_ID, STREAM_ID, TRANSFORMER_NAME, type World } from "./setup.js";
 import { offer, saturate } from "./workload.js";
 import { percentileSorted } from "./stats.js";
 import type { BenchOptions } from "./options.js";
@@ -36,17 +35,17 @@ async function sinkSeq(w: World): Promise<number> {
   return Number(r?.rows[0]?.seq ?? 0);
 }
 
-async function startPipeline(o: BenchOptions, w: World, cpuProfDir?: string): Promise<BenchNode> {
-  const node = new BenchNode({ config: w.config, cpuProfDir });
-  await node.start();
-  await node.waitReady(3);
+async function startPipeline(o: BenchOptions, w: World, cpuProfDir?: string): Promise<NodeProc> {
+  const node = await NodeProc.create({ config: w.config, cpuProfDir, nodeFlags: benchNodeFlags(), keepLog: true });
+  node.start();
+  await node.waitReady({ actors: 3, timeoutMs: 120_000 });
   return node;
 }
 
 export async function pipelineScenario(o: BenchOptions, log: (m: string) => void, cpuProfDir?: string): Promise<PipelineResult> {
   const w = await createWorld(o, true);
   const nc = await natsConnect(o.natsUrl);
-  let node: BenchNode | undefined;
+  let node: NodeProc | undefined;
   try {
     node = await startPipeline(o, w, cpuProfDir);
     const natsPid = pidsOf("nats-server")[0] ?? -1;
@@ -56,8 +55,8 @@ export async function pipelineScenario(o: BenchOptions, log: (m: string) => void
     const t0 = performance.now();
     const plan = await saturate(w.src.client, o.events, o.updateShare);
     const insertS = (performance.now() - t0) / 1000;
-    await until(async () => {
-      if (!node!.running) throw new Error(`bench: node exited:\n${node!.tail()}`);
+    await eventually(async () => {
+      if (!node!.running) throw new GiveUp(`bench: node exited:\n${node!.tail()}`);
       return (await sinkSeq(w)) >= plan.events;
     }, 900_000, `the sink to apply ${plan.events} events`, 20);
     const wall = (performance.now() - t0) / 1000;
@@ -81,10 +80,10 @@ export async function pipelineScenario(o: BenchOptions, log: (m: string) => void
     const stage = { reader: rate(cdc), transformer: rate(xf), sink: plan.events / ((Date.now() - sinkStart) / 1000) };
     const eps = plan.events / wall;
     log(`  pipeline ${Math.round(eps)} events/s; stages reader ${Math.round(stage.reader)}, transformer ${Math.round(stage.transformer)}, sink ~${Math.round(stage.sink)}; peak RSS ${Math.max(peakRss, mem.hwm).toFixed(0)} MB; CPU s node ${cpu.node.toFixed(1)} nats ${cpu.nats_server.toFixed(1)} pg ${cpu.postgres.toFixed(1)} over ${wall.toFixed(1)} s`);
-    await node.stop();
+    await node.term();
     return { pipeline_eps: eps, peak_rss_mb: Math.max(peakRss, mem.hwm), events: plan.events, stage_eps: stage, cpu_s: cpu, insert_s: insertS, profile: node.profileFiles().main, threadProfiles: node.profileFiles().threads };
   } finally {
-    await node?.stop();
+    await node?.term();
     await nc.close();
     await w.cleanup();
   }
@@ -102,7 +101,7 @@ export interface LagResult {
 
 export async function lagScenario(o: BenchOptions, rate: number, log: (m: string) => void): Promise<LagResult> {
   const w = await createWorld(o, true);
-  let node: BenchNode | undefined;
+  let node: NodeProc | undefined;
   try {
     node = await startPipeline(o, w);
     // a short warm-up at the same rate, left out of the samples (JIT, first batches, connections)
@@ -111,8 +110,8 @@ export async function lagScenario(o: BenchOptions, rate: number, log: (m: string
     const measuredFrom = new Date();
     const r = await offer(w.src.client, rate, o.lagSeconds, 1 + w1.rows);
     const total = w1.rows + r.rows;
-    await until(async () => {
-      if (!node!.running) throw new Error(`bench: node exited:\n${node!.tail()}`);
+    await eventually(async () => {
+      if (!node!.running) throw new GiveUp(`bench: node exited:\n${node!.tail()}`);
       const c = await w.dst!.client.query<{ n: string }>("SELECT count(*)::text AS n FROM bench_rows");
       return Number(c.rows[0]!.n) >= total;
     }, 300_000, `${total} rows in the target`, 100);
@@ -133,7 +132,7 @@ export async function lagScenario(o: BenchOptions, rate: number, log: (m: string
     log(`  lag at ${rate}/s: p50 ${res.p50_ms.toFixed(1)} ms, p99 ${res.p99_ms.toFixed(1)} ms, max ${res.max_ms.toFixed(1)} ms (${res.samples} rows, ${r.lateTicks} late ticks)`);
     return res;
   } finally {
-    await node?.stop();
+    await node?.term();
     await w.cleanup();
   }
 }

@@ -6,9 +6,8 @@
  * The reader's rate is first to last message as JetStream stamped them.
  */
 import { Names } from "../src/nats/index.js";
-import { BenchNode } from "./node-proc.js";
-import { adminQuery, natsConnect, streamState, until, uniqueName } from "./services.js";
-import { createWorld, PUBLICATION, STREAM_ID } from "./setup.js";
+import { adminQuery, eventually, GiveUp, natsConnect, NodeProc, streamState, uniqueName } from "../tests/support/index.js";
+import { benchNodeFlags, createWorld, PUBLICATION, STREAM_ID } from "./setup.js";
 import { decodeCeiling, publishCeiling, samplePayloads } from "./ceilings.js";
 import { saturate, TRANSFORMERS } from "./workload.js";
 import { transformCost, transportFloor } from "./floor.js";
@@ -30,20 +29,20 @@ export interface ReaderResult {
 export async function readerScenario(o: BenchOptions, log: (m: string) => void, cpuProfDir?: string): Promise<ReaderResult> {
   const w = await createWorld(o, false);
   const nc = await natsConnect(o.natsUrl);
-  let node: BenchNode | undefined;
+  let node: NodeProc | undefined;
   const ceilSlot = uniqueName("bench_ceil").slice(0, 63);
   try {
     // first start creates the stream's slot; stop gracefully so the changes queue up in the WAL
-    node = new BenchNode({ config: w.config });
-    await node.start();
-    await node.waitReady(1);
-    await node.stop();
+    node = await NodeProc.create({ config: w.config, nodeFlags: benchNodeFlags(), keepLog: true });
+    node.start();
+    await node.waitReady({ actors: 1, timeoutMs: 120_000 });
+    await node.term();
     await w.src.client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [ceilSlot]);
     const plan = await saturate(w.src.client, o.events, o.updateShare);
     log(`  wrote ${plan.events} changes (${plan.inserts} inserts, ${plan.updates} updates)`);
 
     const decode = await decodeCeiling(w.src.url, ceilSlot, PUBLICATION, plan.events);
-    await adminQuery(o.pgBase, `SELECT pg_drop_replication_slot($1)`, [ceilSlot]).catch(() => undefined);
+    await adminQuery(`SELECT pg_drop_replication_slot($1)`, [ceilSlot], o.pgBase).catch(() => undefined);
     log(`  decode ceiling ${Math.round(decode.eps)} rows/s (${decode.client_us.toFixed(1)} µs/row client, ${decode.postgres_us.toFixed(1)} µs/row postgres)`);
 
     const payloads = samplePayloads(plan.events, STREAM_ID);
@@ -56,19 +55,19 @@ export async function readerScenario(o: BenchOptions, log: (m: string) => void, 
     log(`  floor: two JetStream hops ${transport.client_us.toFixed(1)} µs client + ${transport.nats_us.toFixed(1)} µs nats-server per event; transform ${transform.toFixed(1)} µs`);
 
     const cdc = new Names(w.cluster).cdcStream(STREAM_ID);
-    node = new BenchNode({ config: w.config, cpuProfDir });
+    node = await NodeProc.create({ config: w.config, cpuProfDir, nodeFlags: benchNodeFlags(), keepLog: true });
     const t0 = performance.now();
-    await node.start();
-    const st = await until(async () => {
+    node.start();
+    const st = await eventually(async () => {
       const s = await streamState(nc, cdc);
-      if (!node!.running) throw new Error(`bench: node exited:\n${node!.tail()}`);
+      if (!node!.running) throw new GiveUp(`bench: node exited:\n${node!.tail()}`);
       return s && s.lastSeq >= plan.events ? s : null;
     }, 600_000, `the reader to publish ${plan.events} events`, 50);
     const inclStart = (performance.now() - t0) / 1000;
     const cpu = node.cpuSeconds();
     const eps = (st.messages - 1) / ((st.lastTs - st.firstTs) / 1000);
     log(`  reader ${Math.round(eps)} events/s (${inclStart.toFixed(1)} s including node start, ${cpu.toFixed(1)} CPU s)`);
-    await node.stop();
+    await node.term();
     return {
       profile: node.profileFiles().main,
       reader_eps: eps,
@@ -88,9 +87,9 @@ export async function readerScenario(o: BenchOptions, log: (m: string) => void, 
       events: plan.events,
     };
   } finally {
-    await node?.stop();
+    await node?.term();
     await nc.close();
-    await adminQuery(o.pgBase, `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [ceilSlot]).catch(() => undefined);
+    await adminQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [ceilSlot], o.pgBase).catch(() => undefined);
     await w.cleanup();
   }
 }

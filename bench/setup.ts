@@ -4,7 +4,7 @@
  * reads the table (with, optionally, the stamping transformer and a PostgreSQL sink).
  * `cleanup` drops all of it, so every run starts from the same empty state.
  */
-import { cleanupCluster, createDb, uniqueCluster, uniqueName, type BenchDb } from "./services.js";
+import { cleanupCluster, createDb, uniqueCluster, uniqueName, type TestDb } from "../tests/support/index.js";
 import { SOURCE_DDL, SOURCE_TABLE, TARGET_DDL, TRANSFORMERS } from "./workload.js";
 import type { BenchOptions } from "./options.js";
 
@@ -16,11 +16,19 @@ export const TRANSFORMER_NAME = "xf";
 export interface World {
   cluster: string;
   slot: string;
-  src: BenchDb;
-  dst: BenchDb | null;
+  src: TestDb;
+  dst: TestDb | null;
   /** node config for this world's stream */
   config: Record<string, unknown>;
   cleanup(): Promise<void>;
+}
+
+/**
+ * Extra flags for the benchmarked node processes, from BENCH_NODE_ARGS (experiments such as
+ * --trace-gc; what the node prints goes to node.log in its directory).
+ */
+export function benchNodeFlags(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
 /** Config fields every benchmarked node shares: defaults unless a field is the scenario's point. */
@@ -37,13 +45,13 @@ export function baseConfig(o: BenchOptions, cluster: string, streams: unknown[])
 
 /** Creates the databases, tables and publication; `pipeline` adds the transformer and the sink. */
 export async function createWorld(o: BenchOptions, pipeline: boolean): Promise<World> {
-  const src = await createDb(o.pgBase, "bench_src");
-  let dst: BenchDb | null = null;
+  const src = await createDb("bench_src", o.pgBase);
+  let dst: TestDb | null = null;
   try {
     await src.client.query(SOURCE_DDL);
     await src.client.query(`CREATE PUBLICATION ${PUBLICATION} FOR TABLE ${SOURCE_TABLE}`);
     if (pipeline) {
-      dst = await createDb(o.pgBase, "bench_dst");
+      dst = await createDb("bench_dst", o.pgBase);
       await dst.client.query(TARGET_DDL);
     }
   } catch (err) {
@@ -51,7 +59,7 @@ export async function createWorld(o: BenchOptions, pipeline: boolean): Promise<W
     await dst?.drop();
     throw err;
   }
-  const cluster = uniqueCluster();
+  const cluster = uniqueCluster("bench");
   const slot = uniqueName("bench_slot").slice(0, 63);
   const stream = {
     id: STREAM_ID,
@@ -72,7 +80,7 @@ export async function createWorld(o: BenchOptions, pipeline: boolean): Promise<W
     async cleanup() {
       await src.drop();
       await dst?.drop();
-      await cleanupCluster(o.natsUrl, cluster).catch(() => undefined);
+      await cleanupCluster(cluster, o.natsUrl).catch(() => undefined);
     },
   };
 }

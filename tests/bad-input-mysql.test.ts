@@ -5,10 +5,7 @@
 // problem and the fix (in /v1/actors), while a healthy stream keeps running. The purged
 // position is then repaired with the `snapshot` action (POST /v1/streams/:id/snapshot).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createMyDb, startScratchMariaDb, type MyTestDb, type ScratchMariaDb } from "./helpers/mysql.js";
-import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { startTestNode, eventually } from "./helpers/in-process.js";
-import { freePort } from "./helpers/node-proc.js";
+import { cleanupCluster, createMyDb, eventually, freePort, type MyTestDb, natsConnect, type ScratchMariaDb, startScratchMariaDb, startTestNode, uniqueCluster } from "./support/index.js";
 import { openControlPlane } from "../src/nats/index.js";
 import type { RunningNode } from "../src/node/index.js";
 

@@ -2,9 +2,7 @@
 // without a primary key, a missing target table. Each actor reports an error naming the
 // problem (in /v1/actors) and retries without losing anything; the others keep running.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, uniqueCluster } from "./helpers/nats.js";
-import { startTestNode, eventually } from "./helpers/in-process.js";
+import { cleanupCluster, createDb, eventually, startTestNode, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 import type { RunningNode } from "../src/node/index.js";
 
 let db: TestDb;

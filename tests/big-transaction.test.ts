@@ -2,10 +2,7 @@
 // change as it is decoded (JetStream acks pace the replication socket), never holding the
 // transaction whole. The node's resident memory is sampled while the transaction flows.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, sampleRss, startNodeProc } from "./helpers/node-proc.js";
-import { eventually } from "./helpers/in-process.js";
+import { assertBuilt, cleanupCluster, createDb, eventually, NATS_URL, NodeProc, sampleRss, startNodeProc, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 
 const ROWS = 200_000;
 let src: TestDb;
@@ -28,12 +25,11 @@ afterAll(async () => {
 
 describe("large transactions", () => {
   it(`streams a ${ROWS}-row transaction with bounded memory`, async () => {
-    node = await startNodeProc(
-      (port) => ({
+    node = await startNodeProc({
+      config: {
         cluster,
         nats: { servers: [NATS_URL] },
         node: { id: "big1" },
-        admin: { port },
         log: { level: "warn" },
         streams: [
           {
@@ -42,17 +38,17 @@ describe("large transactions", () => {
             sinks: [{ name: "out", type: "postgres", url: dst.url, autoCreate: true, batchMaxRows: 5000 }],
           },
         ],
-      }),
-      { NODE_OPTIONS: process.env.BIG_NODE_OPTIONS ?? "" },
-    );
+      },
+      env: { NODE_OPTIONS: process.env.BIG_NODE_OPTIONS ?? "" },
+    });
     await node.waitReady();
-    const rss = await sampleRss(node.proc!.pid!);
+    const rss = sampleRss(node.pid);
     // ~300 bytes per row, all in ONE transaction
     await src.query(`INSERT INTO wide SELECT g, repeat(md5(g::text), 4), repeat('x', 120), g * 1.5, now() FROM generate_series(1, ${ROWS}) g`);
     const t0 = Date.now();
     await eventually(async () => {
-      const r = await dst.query("SELECT count(*)::int AS n FROM public.wide").catch(() => ({ rows: [{ n: 0 }] }));
-      return r.rows[0].n === ROWS;
+      const r = await dst.query<{ n: number }>("SELECT count(*)::int AS n FROM public.wide").catch(() => ({ rows: [{ n: 0 }] }));
+      return r.rows[0]?.n === ROWS;
     }, 240_000, `${ROWS} rows in the target`);
     rss.stop();
     const secs = (Date.now() - t0) / 1000;

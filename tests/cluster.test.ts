@@ -7,11 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { jetstreamManager, jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createDb, uniqueName, diffTables, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, natsConnect, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { eventually } from "./helpers/in-process.js";
-import { ProbeChecker } from "./helpers/probe.js";
+import { assertBuilt, cleanupCluster, createDb, diffTables, eventually, NATS_URL, natsConnect, NodeProc, ProbeChecker, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 import { openControlPlane } from "../src/nats/index.js";
 import { applyStreams } from "../src/node/index.js";
 import { parseStreamSpec } from "../src/config/index.js";
@@ -28,12 +24,11 @@ const nodes = new Map<string, NodeProc>();
 let writing = true;
 let writer: Promise<void> | undefined;
 
-function nodeConfig(id: string, port: number) {
+function nodeConfig(id: string) {
   return {
     cluster,
     nats: { servers: [NATS_URL] },
     node: { id },
-    admin: { host: "127.0.0.1", port },
     leases: { ttl: `${LEASE_TTL_MS}ms`, nodeTtl: "3s" },
     placement: { settle: "1s", movesPerStep: 40 },
     checkpoint: { interval: "300ms" },
@@ -42,9 +37,8 @@ function nodeConfig(id: string, port: number) {
 }
 
 async function startNode(id: string): Promise<NodeProc> {
-  const port = await freePort();
-  const n = new NodeProc(writeConfig(nodeConfig(id, port)), port);
-  n.start(["--no-apply"]);
+  const n = await NodeProc.create({ config: nodeConfig(id), args: ["--no-apply"] });
+  n.start();
   nodes.set(id, n);
   return n;
 }
@@ -104,7 +98,7 @@ afterAll(async () => {
   writing = false;
   await writer?.catch(() => undefined);
   for (const n of nodes.values()) {
-    if (n.proc?.pid) process.kill(n.proc.pid, "SIGCONT");
+    if (n.running) process.kill(n.pid, "SIGCONT");
     await n.kill9();
   }
   probe?.stop();
@@ -171,7 +165,7 @@ describe("cluster: placement, crash takeover, join, pause", () => {
     const frozen = "n2";
     const frozenProc = nodes.get(frozen)!;
     const frozenActors = v.actors.filter((a) => a.owner === frozen).map((a) => a.id);
-    process.kill(frozenProc.proc!.pid!, "SIGSTOP");
+    process.kill(frozenProc.pid, "SIGSTOP");
     const others = ["n1", "n3", "n4"];
     await eventually(async () => {
       const w = await nodes.get("n1")!.json<ClusterView>("/v1/cluster");
@@ -180,7 +174,7 @@ describe("cluster: placement, crash takeover, join, pause", () => {
         return a && a.owner && others.includes(a.owner);
       });
     }, 30_000, "frozen node's actors taken over");
-    process.kill(frozenProc.proc!.pid!, "SIGCONT");
+    process.kill(frozenProc.pid, "SIGCONT");
     // after it wakes, it holds nothing of what it had and reports them lost or gone
     await eventually(async () => {
       const mine = await frozenProc.json<{ actors: Array<{ id: string; epoch: number | null }> }>("/v1/actors");

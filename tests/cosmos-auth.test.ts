@@ -18,11 +18,7 @@ import { ClientSecretCredential } from "@azure/identity";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { caAgent, childProcessEnv, credentialOptions, decodeJwt, FakeCosmos, FakeEntra, makeTestCa, type TestTls } from "./fakes/cosmos/index.js";
-import { eventually } from "./helpers/in-process.js";
-import { netGuard } from "./helpers/net-guard.js";
-import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { pipelineConfig } from "./helpers/pipeline.js";
+import { NodeProc, assertBuilt, cleanupCluster, eventually, natsConnect, netGuard, pipelineConfig, uniqueCluster } from "./support/index.js";
 
 const SECRET1 = "app1-Client~Secret.value-0123456789";
 const SECRET2 = "app2-Client~Secret.value-9876543210";
@@ -75,15 +71,13 @@ describe("Cosmos DB with Microsoft Entra ID", () => {
       { id: "s_secret", source: source("a", withSecret), sinks: [sink(withDefault)] },
       { id: "s_default", source: source("b", withDefault), sinks: [sink(withSecret)] },
     ];
-    const port = await freePort();
     const guard = netGuard(join(dir, "guard.log"));
-    node = new NodeProc(writeConfig(pipelineConfig(cluster, streams)("n1", port, { log: { level: "debug" } })), port, {
-      ...childProcessEnv(tls, { entra, tenant: "t1", clientId: "app2", secret: SECRET2 }),
-      ...guard.env,
-      APP1_SECRET: SECRET1,
+    node = await NodeProc.create({
+      config: pipelineConfig(cluster, streams)("n1", { log: { level: "debug" } }),
+      env: { ...childProcessEnv(tls, { entra, tenant: "t1", clientId: "app2", secret: SECRET2 }), ...guard.env, APP1_SECRET: SECRET1 },
     });
     node.start();
-    await node.waitReady(90_000);
+    await node.waitReady({ actors: 4, timeoutMs: 90_000 });
     for (let i = 20; i < 40; i++) {
       await c.container("a").items.upsert({ id: `a${i}`, pk: `p${i % 3}`, v: i });
       await c.container("b").items.upsert({ id: `b${i}`, pk: `p${i % 3}`, v: i });
@@ -104,7 +98,7 @@ describe("Cosmos DB with Microsoft Entra ID", () => {
     // the client secret credential used the configured authority host; DefaultAzureCredential the environment's
     expect(entra.issued.some((t) => t.clientId === "app1")).toBe(true);
     expect(entra.issued.some((t) => t.clientId === "app2")).toBe(true);
-    expect(guard.loaded()).toContain(node.proc!.pid);
+    expect(guard.loaded()).toContain(node.pid);
     expect(guard.refused()).toEqual([]);
 
     // the secrets are nowhere an operator or another process can read them

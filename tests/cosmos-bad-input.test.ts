@@ -9,10 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CosmosClient } from "@azure/cosmos";
 import { caAgent, childProcessEnv, FakeCosmos, FakeEntra, makeTestCa, type TestTls } from "./fakes/cosmos/index.js";
-import { eventually } from "./helpers/in-process.js";
-import { cleanupCluster, uniqueCluster } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { pipelineConfig } from "./helpers/pipeline.js";
+import { NodeProc, assertBuilt, cleanupCluster, eventually, freePort, pipelineConfig, uniqueCluster } from "./support/index.js";
 
 const WRONG_KEY = Buffer.from("definitely-not-the-account-key-0123456789").toString("base64");
 const WRONG_SECRET = "wrong-client-secret-value-42";
@@ -71,10 +68,7 @@ describe("Cosmos DB run-time bad input", () => {
         ],
       },
     ];
-    const port = await freePort();
-    node = new NodeProc(writeConfig(pipelineConfig(cluster, streams)("n1", port)), port, {
-      ...childProcessEnv(tls), COSMOS_KEY: cosmos.masterKey, WRONG_KEY, WRONG_SECRET,
-    });
+    node = await NodeProc.create({ config: pipelineConfig(cluster, streams)("n1"), env: { ...childProcessEnv(tls), COSMOS_KEY: cosmos.masterKey, WRONG_KEY, WRONG_SECRET } });
     node.start();
     type Actor = { id: string; state: string; lastError: string | null };
     const actors = async () => (await node!.json<{ actors: Actor[] }>("/v1/actors")).actors;

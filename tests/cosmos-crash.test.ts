@@ -8,14 +8,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kvm } from "@nats-io/kv";
 import { childProcessEnv, makeTestCa, type TestTls } from "./fakes/cosmos/index.js";
-import { cosmosRig, type CosmosRig } from "./helpers/cosmos.js";
-import { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type RoundTripDbs } from "./helpers/cosmos-pipeline.js";
-import { eventually } from "./helpers/in-process.js";
-import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { uniqueName } from "./helpers/pg.js";
-import { rng } from "./helpers/workload.js";
-import { pipelineConfig } from "./helpers/pipeline.js";
+import {
+  CosmosWorkload, NodeProc, assertBuilt, cleanupCluster, converged, cosmosRig, diffRoundTrip, eventually, natsConnect, pipelineConfig, rng, roundTripDbs,
+  roundTripStreams, uniqueCluster, uniqueName, type CosmosRig, type RoundTripDbs,
+} from "./support/index.js";
 
 let dir: string;
 let tls: TestTls;
@@ -46,10 +42,9 @@ describe("Cosmos DB connectors under kill -9", () => {
     const rand = rng(seed);
     console.log(`cosmos crash test seed ${seed} (CRASH_SEED=${seed} replays the kill schedule)`);
     const streams = roundTripStreams({ endpoint: rig.fake.endpoint, database: "shop", dbs, slot: uniqueName("ccrash").slice(0, 60) });
-    const port = await freePort();
-    node = new NodeProc(writeConfig(pipelineConfig(cluster, streams)("n1", port)), port, { ...childProcessEnv(tls), COSMOS_KEY: rig.fake.masterKey });
+    node = await NodeProc.create({ config: pipelineConfig(cluster, streams)("n1"), env: { ...childProcessEnv(tls), COSMOS_KEY: rig.fake.masterKey } });
     node.start();
-    await node.waitReady(90_000);
+    await node.waitReady({ actors: 4, timeoutMs: 90_000 });
     await eventually(async () => (await node!.json<{ actors: Array<{ id: string; position: unknown }> }>("/v1/actors")).actors.find((a) => a.id === "stream.c2pg")?.position, 60_000, "c2pg's durable start");
 
     const w = new CosmosWorkload(dbs.src, seed);
@@ -69,7 +64,7 @@ describe("Cosmos DB connectors under kill -9", () => {
     expect(done).toBe(true);
     expect(w.ops).toBeGreaterThanOrEqual(8000);
 
-    expect(await waitConverged(() => diffRoundTrip(dbs), 300_000)).toBeNull();
+    expect(await converged(() => diffRoundTrip(dbs), 300_000)).toBeNull();
     expect(node.exits.length).toBeGreaterThanOrEqual(6);
 
     // every restart fenced the checkpoint with a new epoch; a run that published or checkpointed

@@ -14,15 +14,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { Kvm } from "@nats-io/kv";
 import { childProcessEnv, makeTestCa, matchers, type TestTls } from "./fakes/cosmos/index.js";
-import { cosmosRig, type CosmosRig } from "./helpers/cosmos.js";
-import { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type RoundTripDbs } from "./helpers/cosmos-pipeline.js";
-import { eventually } from "./helpers/in-process.js";
-import { netGuard } from "./helpers/net-guard.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { uniqueCluster } from "./helpers/nats.js";
-import { uniqueName } from "./helpers/pg.js";
-import { pipelineConfig } from "./helpers/pipeline.js";
-import { startPrivateNats, type PrivateNats } from "./helpers/private-nats.js";
+import {
+  CosmosWorkload, NodeProc, assertBuilt, converged, cosmosRig, diffRoundTrip, eventually, netGuard, pipelineConfig, roundTripDbs, roundTripStreams,
+  startPrivateNats, uniqueCluster, uniqueName, type CosmosRig, type PrivateNats, type RoundTripDbs,
+} from "./support/index.js";
 
 let dir: string;
 let tls: TestTls;
@@ -75,13 +70,13 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
         sinks: [{ name: "pg", type: "postgres", url: dbs.dst.url, table: "public.{table}" }],
       },
     ];
-    const port = await freePort();
     const guard = netGuard(join(dir, "net-guard.log"));
-    node = new NodeProc(writeConfig(pipelineConfig(cluster, streams)("n1", port, { nats: { servers: [nats.url] } })), port, {
-      ...childProcessEnv(tls), ...guard.env, COSMOS_KEY: rig.fake.masterKey,
+    node = await NodeProc.create({
+      config: pipelineConfig(cluster, streams)("n1", { nats: { servers: [nats.url] } }),
+      env: { ...childProcessEnv(tls), ...guard.env, COSMOS_KEY: rig.fake.masterKey },
     });
     node.start();
-    await node.waitReady(90_000);
+    await node.waitReady({ actors: 6, timeoutMs: 90_000 });
     // the Cosmos DB reader starts from "now": wait until that start is durable before writing
     await eventually(async () => (await node!.json<{ actors: Array<{ id: string; position: unknown }> }>("/v1/actors")).actors.find((a) => a.id === "stream.c2pg")?.position, 60_000, "c2pg's durable start");
 
@@ -115,7 +110,7 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
       await dbs.src.query("DELETE FROM accounts WHERE id = 'huge'");
 
       // target equals source, exactly
-      expect(await waitConverged(() => diffRoundTrip(dbs), 240_000)).toBeNull();
+      expect(await converged(() => diffRoundTrip(dbs), 240_000)).toBeNull();
 
       // latestVersion: every document's latest version; the deleted ones keep their last version (no deletes in that feed)
       const want = new Map<string, unknown>();
@@ -131,7 +126,7 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
         for (const i of deleted) if (canonical(got.get(`u${i}`)) !== canonical(profile(i, 0))) return `deleted u${i} not at its last version`;
         return null;
       };
-      expect(await waitConverged(profileDiff, 60_000)).toBeNull();
+      expect(await converged(profileDiff, 60_000)).toBeNull();
 
       // the reader's checkpoint holds one continuation per container, with both child ranges after the split
       const positions = await new Kvm(nc).open(`${cluster}_positions`);
@@ -155,7 +150,7 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
     expect(metrics).toMatch(/tributary_cosmos_request_units_total\{stream="pg2c",actor="sink-cosmos",container="accounts"\} \d+/);
     const actors = await node.json<{ actors: Array<{ id: string; state: string; lastError: string | null }> }>("/v1/actors");
     for (const a of actors.actors) expect([a.id, a.state]).toEqual([a.id, "running.active.running"]);
-    expect(guard.loaded()).toContain(node.proc!.pid);
+    expect(guard.loaded()).toContain(node.pid);
     expect(guard.refused()).toEqual([]);
     expect(await node.term()).toBe(0);
   });

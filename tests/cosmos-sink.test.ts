@@ -10,8 +10,7 @@ import { sinkBatch, type SinkRecord } from "../src/core/index.js";
 import type { ChangeEvent, Row } from "../src/events/index.js";
 import { Metrics } from "../src/metrics/index.js";
 import { matchers, type Doc } from "./fakes/cosmos/index.js";
-import { cosmosRig, metricValue, type CosmosRig } from "./helpers/cosmos.js";
-import { eventually } from "./helpers/in-process.js";
+import { cosmosRig, eventually, metricValue, type CosmosRig } from "./support/index.js";
 
 let rig: CosmosRig | undefined;
 const sinks: CosmosSink[] = [];
@@ -200,7 +199,7 @@ describe("Cosmos DB sink", () => {
 
   it("checks target containers: missing without autoCreate, created with autoCreate, refused when partitioned differently", async () => {
     rig = await cosmosRig();
-    await rig.container("tributary_offsets", ["/id"]);
+    await rig.container("tributary_offsets", "/id");
     const strict = await open(rig, { autoCreate: false });
     await expect(apply(strict, [rec("c", { id: 1 }, { id: 1, pk: "a" })])).rejects.toMatchObject({
       code: "SINK_INVALID",
@@ -209,7 +208,7 @@ describe("Cosmos DB sink", () => {
     const auto = await open(rig, { container: "copy_{table}" });
     await apply(auto, [rec("c", { id: 1 }, { id: 1, pk: "a" })]);
     expect(rig.fake.documents("db", "copy_orders")).toHaveLength(1);
-    await rig.container("other", ["/tenant"]);
+    await rig.container("other", "/tenant");
     const wrong = await open(rig, { container: "other" });
     await expect(apply(wrong, [rec("c", { id: 1 }, { id: 1, pk: "a" })])).rejects.toThrow(/the target container db\/other is partitioned by \["\/tenant"\], but the sink writes partition key \/pk: fix sinks\[\]\.partitionKey or use another container/);
     // no offsets container without autoCreate

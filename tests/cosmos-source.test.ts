@@ -10,8 +10,7 @@ import type { TokenCredential } from "@azure/identity";
 import { CosmosSource, type CosmosPosition, type CosmosSourceSpec } from "../src/connectors/cosmosdb/index.js";
 import { Metrics } from "../src/metrics/index.js";
 import { caAgent, encodeJwt, makeTestCa, matchers } from "./fakes/cosmos/index.js";
-import { cosmosRig, metricValue, runSource, sourceDeps, type CosmosRig, type SourceRun } from "./helpers/cosmos.js";
-import { eventually } from "./helpers/in-process.js";
+import { cosmosRig, eventually, metricValue, runSource, sourceDeps as depsWith, type CosmosRig, type SourceRun } from "./support/index.js";
 
 let rig: CosmosRig | undefined;
 let run: SourceRun<CosmosPosition> | undefined;
@@ -27,13 +26,14 @@ const spec = (r: CosmosRig, extra: Partial<CosmosSourceSpec> = {}): CosmosSource
   auth: { key: r.fake.masterKey }, pageSize: 50, pollInterval: 20, ...extra,
 });
 
+const sourceDeps = (stream = "s1", metrics = new Metrics()) => depsWith(metrics, stream);
 const ids = (events: Array<{ key: Record<string, unknown> }>) => events.map((e) => String(e.key.id));
 
 describe("Cosmos DB source", () => {
   it("latestVersion from the beginning: current documents, then changes, as op u with system properties in source; one token per container", async () => {
     rig = await cosmosRig();
     await rig.container("orders");
-    await rig.container("lines", ["/order"]);
+    await rig.container("lines", "/order");
     const orders = rig.admin.database("db").container("orders");
     for (let i = 0; i < 120; i++) await orders.items.create({ id: `o${i}`, pk: `p${i % 7}`, n: i });
     await orders.items.upsert({ id: "o5", pk: "p5", n: 555 }); // only its latest version is delivered

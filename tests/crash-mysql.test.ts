@@ -4,11 +4,7 @@
 // lost, nothing applied out of order. CRASH_SEED=<n> replays a kill schedule.
 import { describe, it, expect, afterEach } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import { createMyPipeline, type MyPipeline } from "./helpers/mysql-pipeline.js";
-import { MixedWorkload, diffWorkload } from "./helpers/mysql-workload.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { natsConnect } from "./helpers/nats.js";
-import { rng } from "./helpers/workload.js";
+import { assertBuilt, converged, createMyPipeline, diffWorkload, MixedWorkload, type MyPipeline, natsConnect, NodeProc, rng } from "./support/index.js";
 
 const OPS = Number(process.env.MYSQL_CRASH_OPS ?? 10_000);
 let p: MyPipeline | undefined;
@@ -30,8 +26,7 @@ async function crashRun(pipeline: MyPipeline, seed: number, kills: number, after
   const rand = rng(seed);
   const w = new MixedWorkload(pipeline.source, seed);
   await w.seed(1000);
-  const port = await freePort();
-  node = new NodeProc(writeConfig(pipeline.config("n1", port)), port);
+  node = await NodeProc.create({ config: pipeline.config("n1") });
   node.start();
   if (afterSnapshot) await node.waitReady();
   await new Promise((r) => setTimeout(r, 600 + rand() * 600));
@@ -75,9 +70,9 @@ describe("kill -9 at random moments with MySQL at either end", () => {
     const kills = await crashRun(p, seed, 6);
     const tw = Date.now();
     expect(kills).toBeGreaterThanOrEqual(6);
-    const raw = await waitConverged(() => diffWorkload(p!.source, p!.target), 240_000);
+    const raw = await converged(() => diffWorkload(p!.source, p!.target), 240_000);
     expect(raw).toBeNull();
-    const copy = await waitConverged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }), 120_000);
+    const copy = await converged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }), 120_000);
     expect(copy).toBeNull();
     console.log(`MariaDB source, ${kills} kill -9s: workload ${((tw - t0) / 1000).toFixed(1)} s, converged ${((Date.now() - tw) / 1000).toFixed(1)} s after it`);
     expect(await readerEpoch(p.cluster)).toBeGreaterThan(4);
@@ -96,7 +91,7 @@ describe("kill -9 at random moments with MySQL at either end", () => {
     // MySQL reader streams from its first attempt's point for that reason).
     const kills = await crashRun(p, seed, 6, true);
     const tw = Date.now();
-    const diff = await waitConverged(() => diffWorkload(p!.source, p!.target), 240_000);
+    const diff = await converged(() => diffWorkload(p!.source, p!.target), 240_000);
     expect(diff).toBeNull();
     console.log(`MariaDB sink, ${kills} kill -9s: workload ${((tw - t0) / 1000).toFixed(1)} s, converged ${((Date.now() - tw) / 1000).toFixed(1)} s after it`);
     expect(node!.exits.length).toBeGreaterThanOrEqual(6);

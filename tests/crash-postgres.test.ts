@@ -3,10 +3,7 @@
 // must equal the source: nothing lost, nothing applied out of order.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { Kvm } from "@nats-io/kv";
-import { createPipeline, type Pipeline } from "./helpers/pipeline.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { Workload, diffAll, rng } from "./helpers/workload.js";
-import { natsConnect } from "./helpers/nats.js";
+import { assertBuilt, converged, createPipeline, diffAll, natsConnect, NodeProc, type Pipeline, rng, Workload } from "./support/index.js";
 
 let p: Pipeline;
 let node: NodeProc;
@@ -27,8 +24,7 @@ describe("kill -9 at random moments", () => {
     console.log(`crash test seed ${seed} (CRASH_SEED=${seed} replays the kill schedule)`);
     const w = new Workload(p.src, seed);
     await w.seed(1500);
-    const port = await freePort();
-    node = new NodeProc(writeConfig(p.config("n1", port)), port);
+    node = await NodeProc.create({ config: p.config("n1") });
     node.start();
 
     // 1st kill during the snapshot, the rest at random points of the workload
@@ -52,9 +48,9 @@ describe("kill -9 at random moments", () => {
     await workload;
     expect(kills).toBeGreaterThanOrEqual(6);
 
-    const raw = await waitConverged(() => diffAll(p.src, p.dst, "public"), 180_000);
+    const raw = await converged(() => diffAll(p.src, p.dst, "public"), 180_000);
     expect(raw).toBeNull();
-    const copy = await waitConverged(() => diffAll(p.src, p.dst, "copy"), 60_000);
+    const copy = await converged(() => diffAll(p.src, p.dst, "copy"), 60_000);
     expect(copy).toBeNull();
 
     // every restart took a new lease epoch and fenced the position with it

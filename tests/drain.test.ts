@@ -3,10 +3,7 @@
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { cleanupCluster, natsConnect, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, writeConfig } from "./helpers/node-proc.js";
-import { eventually } from "./helpers/in-process.js";
-import { ProbeChecker } from "./helpers/probe.js";
+import { assertBuilt, cleanupCluster, eventually, NATS_URL, natsConnect, NodeProc, ProbeChecker, uniqueCluster } from "./support/index.js";
 import { openControlPlane } from "../src/nats/index.js";
 import { applyStreams } from "../src/node/index.js";
 import { parseStreamSpec } from "../src/config/index.js";
@@ -19,12 +16,11 @@ let probe: ProbeChecker;
 const procs: NodeProc[] = [];
 
 async function start(id: string): Promise<NodeProc> {
-  const port = await freePort();
-  const n = new NodeProc(
-    writeConfig({ cluster, nats: { servers: [NATS_URL] }, node: { id }, admin: { port }, leases: { ttl: "4s", nodeTtl: "3s" }, placement: { settle: "1s" }, checkpoint: { interval: "200ms" } }),
-    port,
-  );
-  n.start(["--no-apply"]);
+  const n = await NodeProc.create({
+    config: { cluster, nats: { servers: [NATS_URL] }, node: { id }, leases: { ttl: "4s", nodeTtl: "3s" }, placement: { settle: "1s" }, checkpoint: { interval: "200ms" } },
+    args: ["--no-apply"],
+  });
+  n.start();
   procs.push(n);
   return n;
 }

@@ -5,10 +5,7 @@
 // Pre-existing rows (snapshot), 10,000 mixed changes with every type the MySQL issue names,
 // a column added mid-stream (MariaDB source), then source and targets compared value by value.
 import { describe, it, expect, afterEach } from "vitest";
-import { createMyPipeline, type MyPipeline } from "./helpers/mysql-pipeline.js";
-import { MixedWorkload, diffWorkload } from "./helpers/mysql-workload.js";
-import { NodeProc, assertBuilt, startNodeProc, waitConverged } from "./helpers/node-proc.js";
-import { leasesAndPosition } from "./helpers/nats.js";
+import { assertBuilt, converged, createMyPipeline, diffWorkload, leasesAndPosition, MixedWorkload, type MyPipeline, NodeProc, startNodeProc } from "./support/index.js";
 
 const OPS = Number(process.env.MYSQL_E2E_OPS ?? 10_000);
 let p: MyPipeline | undefined;
@@ -28,7 +25,7 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     const w = new MixedWorkload(p.source, 11);
     await w.seed(300);
     const t0 = Date.now();
-    node = await startNodeProc((port) => p!.config("n1", port));
+    node = await startNodeProc({ config: p!.config("n1") });
     await node.waitReady();
     await w.run(OPS / 2);
     // a schema change mid-stream: the binlog's table map names the new column
@@ -37,13 +34,13 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     await w.run(OPS / 2);
     expect(w.ops).toBeGreaterThanOrEqual(OPS);
 
-    const raw = await waitConverged(() => diffWorkload(p!.source, p!.target, "", { items: ["color"] }), 180_000);
+    const raw = await converged(() => diffWorkload(p!.source, p!.target, "", { items: ["color"] }), 180_000);
     expect(raw).toBeNull();
-    const copy = await waitConverged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }, "", { items: ["color"] }), 120_000);
+    const copy = await converged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }, "", { items: ["color"] }), 120_000);
     expect(copy).toBeNull();
     console.log(`MariaDB -> PostgreSQL/MariaDB: ${w.ops} changes + 900 pre-existing rows converged ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
-    const blue = await p.pg.query("SELECT count(*)::int AS n FROM items WHERE color = 'blue 🔵'");
-    expect(blue.rows[0].n).toBeGreaterThan(0);
+    const blue = await p.pg.query<{ n: number }>("SELECT count(*)::int AS n FROM items WHERE color = 'blue 🔵'");
+    expect(blue.rows[0]?.n).toBeGreaterThan(0);
 
     const actors = await node.json<{ actors: Array<{ id: string; state: string; position: { file?: string; gtid?: string } | null }> }>("/v1/actors");
     expect(actors.actors.map((a) => a.id).sort()).toEqual(["sink.shop.copy", "sink.shop.raw", "stream.shop", "transformer.shop.pass"]);
@@ -66,11 +63,11 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     const w = new MixedWorkload(p.source, 12);
     await w.seed(300);
     const t0 = Date.now();
-    node = await startNodeProc((port) => p!.config("n1", port));
+    node = await startNodeProc({ config: p!.config("n1") });
     await node.waitReady();
     await w.run(OPS);
     expect(w.ops).toBeGreaterThanOrEqual(OPS);
-    const diff = await waitConverged(() => diffWorkload(p!.source, p!.target), 180_000);
+    const diff = await converged(() => diffWorkload(p!.source, p!.target), 180_000);
     expect(diff).toBeNull();
     console.log(`PostgreSQL -> MariaDB: ${w.ops} changes + 900 pre-existing rows converged ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
     // the sink's checkpoint lives in the target, next to the data

@@ -3,10 +3,7 @@
 // (snapshot), 10,000 mixed changes with every carried type, a column added mid-stream,
 // and a graceful stop that releases every lease.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createPipeline, type Pipeline } from "./helpers/pipeline.js";
-import { NodeProc, assertBuilt, startNodeProc, waitConverged } from "./helpers/node-proc.js";
-import { Workload, diffAll } from "./helpers/workload.js";
-import { leasesAndPosition } from "./helpers/nats.js";
+import { assertBuilt, converged, createPipeline, diffAll, leasesAndPosition, NodeProc, type Pipeline, startNodeProc, Workload } from "./support/index.js";
 
 let p: Pipeline;
 let node: NodeProc;
@@ -24,7 +21,7 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
   it("copies pre-existing rows and 10,000 mixed changes exactly, including a column added mid-stream", async () => {
     const w = new Workload(p.src, 7);
     await w.seed(300); // rows that exist before the stream starts
-    node = await startNodeProc((port) => p.config("n1", port));
+    node = await startNodeProc({ config: p.config("n1") });
     await node.waitReady();
     await w.run(5000);
     await p.src.query("ALTER TABLE items ADD COLUMN color text");
@@ -32,12 +29,12 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
     await w.run(5000);
     expect(w.ops).toBeGreaterThanOrEqual(10_000);
 
-    const raw = await waitConverged(() => diffAll(p.src, p.dst, "public"), 120_000);
+    const raw = await converged(() => diffAll(p.src, p.dst, "public"), 120_000);
     expect(raw).toBeNull();
-    const copy = await waitConverged(() => diffAll(p.src, p.dst, "copy"), 60_000);
+    const copy = await converged(() => diffAll(p.src, p.dst, "copy"), 60_000);
     expect(copy).toBeNull();
-    const colour = await p.dst.query("SELECT count(*)::int AS n FROM copy.items WHERE color = 'blue'");
-    expect(colour.rows[0].n).toBeGreaterThan(0);
+    const colour = await p.dst.query<{ n: number }>("SELECT count(*)::int AS n FROM copy.items WHERE color = 'blue'");
+    expect(colour.rows[0]?.n).toBeGreaterThan(0);
 
     const actors = await node.json<{ actors: Array<{ id: string; state: string; epoch: number; lastError: string | null }> }>("/v1/actors");
     expect(actors.actors.map((a) => a.id).sort()).toEqual(["sink.shop.copy", "sink.shop.raw", "stream.shop", "transformer.shop.pass"]);
@@ -54,8 +51,8 @@ describe("PostgreSQL -> JetStream -> JSONata -> PostgreSQL", () => {
     expect(leases).toEqual([]);
     expect(position?.position.snapshotDone).toBe(true);
     // the slot was confirmed up to the checkpoint, so PostgreSQL may recycle WAL
-    const slot = await p.src.query("SELECT confirmed_flush_lsn::text AS lsn, active FROM pg_replication_slots WHERE slot_name = $1", [p.slot]);
-    expect(slot.rows[0].active).toBe(false);
-    expect(slot.rows[0].lsn).not.toBe("0/0");
+    const slot = await p.src.query<{ lsn: string; active: boolean }>("SELECT confirmed_flush_lsn::text AS lsn, active FROM pg_replication_slots WHERE slot_name = $1", [p.slot]);
+    expect(slot.rows[0]?.active).toBe(false);
+    expect(slot.rows[0]?.lsn).not.toBe("0/0");
   });
 });

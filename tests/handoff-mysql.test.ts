@@ -5,12 +5,7 @@
 // the PostgreSQL target equals the MariaDB source value by value.
 import { describe, it, expect, afterEach } from "vitest";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { createMyPipeline, type MyPipeline } from "./helpers/mysql-pipeline.js";
-import { MixedWorkload, diffWorkload } from "./helpers/mysql-workload.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { natsConnect } from "./helpers/nats.js";
-import { eventually } from "./helpers/in-process.js";
-import { ProbeChecker } from "./helpers/probe.js";
+import { assertBuilt, converged, createMyPipeline, diffWorkload, eventually, MixedWorkload, type MyPipeline, natsConnect, NodeProc, ProbeChecker } from "./support/index.js";
 
 const OPS = Number(process.env.MYSQL_HANDOFF_OPS ?? 10_000);
 let p: MyPipeline | undefined;
@@ -26,8 +21,7 @@ afterEach(async () => {
 });
 
 async function start(id: string): Promise<NodeProc> {
-  const port = await freePort();
-  const n = new NodeProc(writeConfig(p!.config(id, port, { placement: { settle: "1s" } })), port);
+  const n = await NodeProc.create({ config: p!.config(id, { placement: { settle: "1s" } }) });
   n.start();
   procs.set(id, n);
   return n;
@@ -94,9 +88,9 @@ describe("MariaDB stream lease moving between two nodes", () => {
     await workload;
     expect(w.ops).toBeGreaterThanOrEqual(OPS);
 
-    const raw = await waitConverged(() => diffWorkload(p!.source, p!.target), 180_000);
+    const raw = await converged(() => diffWorkload(p!.source, p!.target), 180_000);
     expect(raw).toBeNull();
-    const copy = await waitConverged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }), 120_000);
+    const copy = await converged(() => diffWorkload(p!.source, { dialect: "mysql", db: p!.myCopy! }), 120_000);
     expect(copy).toBeNull();
     console.log(`reader moved ${first} -> ${second} by SIGTERM in ${handoffMs} ms (${first} exited after ${exitedMs} ms), ${owner} -> ${next} by kill -9 in ${crashMs} ms; ${w.ops} changes converged`);
 

@@ -2,10 +2,7 @@
 // killing one nats-server with kill -9 mid-stream and bringing it back loses nothing.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
-import { createPipeline, type Pipeline } from "./helpers/pipeline.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { Workload, diffAll } from "./helpers/workload.js";
-import { cleanupCluster } from "./helpers/nats.js";
+import { assertBuilt, cleanupCluster, converged, createPipeline, diffAll, NodeProc, type Pipeline, Workload } from "./support/index.js";
 
 const SCRIPT = "scripts/nats-cluster.sh";
 const URLS = ["nats://127.0.0.1:14222", "nats://127.0.0.1:14223", "nats://127.0.0.1:14224"];
@@ -34,19 +31,18 @@ describe("3-node NATS cluster", () => {
   it("keeps streaming with replicas 3 when one nats-server is killed and restarted", async () => {
     const w = new Workload(p.src, 11);
     await w.seed(200);
-    const port = await freePort();
-    const cfg = p.config("n1", port, { nats: { servers: URLS, replicas: 3 }, leases: { ttl: "6s", nodeTtl: "3s" } });
-    node = new NodeProc(writeConfig(cfg), port);
+    const cfg = p.config("n1", { nats: { servers: URLS, replicas: 3 }, leases: { ttl: "6s", nodeTtl: "3s" } });
+    node = await NodeProc.create({ config: cfg });
     node.start();
-    await node.waitReady(90_000);
+    await node.waitReady({ timeoutMs: 90_000 });
     const running = w.run(6000);
     await new Promise((r) => setTimeout(r, 3000));
     nc3("kill", "1");
     await new Promise((r) => setTimeout(r, 5000));
     nc3("restart", "1");
     await running;
-    expect(await waitConverged(() => diffAll(p.src, p.dst, "public"), 180_000)).toBeNull();
-    expect(await waitConverged(() => diffAll(p.src, p.dst, "copy"), 60_000)).toBeNull();
+    expect(await converged(() => diffAll(p.src, p.dst, "public"), 180_000)).toBeNull();
+    expect(await converged(() => diffAll(p.src, p.dst, "copy"), 60_000)).toBeNull();
     expect(node.running).toBe(true);
   });
 });

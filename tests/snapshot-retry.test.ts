@@ -3,10 +3,7 @@
 // first attempt's consistent point, so streaming replays those deletes.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createDb, diffTables, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, natsConnect, uniqueCluster, NATS_URL } from "./helpers/nats.js";
-import { NodeProc, assertBuilt, freePort, waitConverged, writeConfig } from "./helpers/node-proc.js";
-import { eventually } from "./helpers/in-process.js";
+import { assertBuilt, cleanupCluster, converged, createDb, diffTables, eventually, NATS_URL, natsConnect, NodeProc, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 
 const ROWS = 150_000;
 const cluster = uniqueCluster("snap");
@@ -29,13 +26,11 @@ afterAll(async () => {
 
 describe("snapshot interrupted by kill -9", () => {
   it("resumes without ghost rows: deletes made between the attempts reach the target", async () => {
-    const port = await freePort();
-    node = new NodeProc(
-      writeConfig({
+    node = await NodeProc.create({
+      config: {
         cluster,
         nats: { servers: [NATS_URL] },
         node: { id: "s1" },
-        admin: { port },
         leases: { ttl: "3s" },
         log: { level: "info" },
         streams: [
@@ -45,9 +40,8 @@ describe("snapshot interrupted by kill -9", () => {
             sinks: [{ name: "out", type: "postgres", url: dst.url, autoCreate: true }],
           },
         ],
-      }),
-      port,
-    );
+      },
+    });
     node.start();
     const nc = await natsConnect();
     try {
@@ -67,8 +61,8 @@ describe("snapshot interrupted by kill -9", () => {
     await src.query("UPDATE big SET v = 'changed' WHERE id BETWEEN 1001 AND 1100");
     node.start();
     await src.query("DELETE FROM big WHERE id BETWEEN 1101 AND 1200"); // and while it retries
-    expect(await waitConverged(() => diffTables(src, dst, "public.big", "id"), 180_000)).toBeNull();
-    const ghosts = await dst.query("SELECT count(*)::int AS n FROM public.big WHERE id <= 1000 OR id BETWEEN 1101 AND 1200");
-    expect(ghosts.rows[0].n).toBe(0);
+    expect(await converged(() => diffTables(src, dst, "public.big", "id"), 180_000)).toBeNull();
+    const ghosts = await dst.query<{ n: number }>("SELECT count(*)::int AS n FROM public.big WHERE id <= 1000 OR id BETWEEN 1101 AND 1200");
+    expect(ghosts.rows[0]?.n).toBe(0);
   });
 });

@@ -3,9 +3,7 @@
 // next batch starts a new thread. The thread is terminated (as a crash would end it) five
 // times while inserts and updates flow; the target must then equal the source, transformed.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, uniqueCluster } from "./helpers/nats.js";
-import { startTestNode, eventually } from "./helpers/in-process.js";
+import { cleanupCluster, createDb, eventually, startTestNode, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 import type { RunningNode } from "../src/node/index.js";
 
 let src: TestDb;

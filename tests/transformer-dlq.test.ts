@@ -3,9 +3,7 @@
 // payload, and the stream goes on. Also: removing a stream from the applied set stops it.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createDb, uniqueName, type TestDb } from "./helpers/pg.js";
-import { cleanupCluster, natsConnect, uniqueCluster } from "./helpers/nats.js";
-import { startTestNode, eventually } from "./helpers/in-process.js";
+import { cleanupCluster, createDb, eventually, natsConnect, startTestNode, type TestDb, uniqueCluster, uniqueName } from "./support/index.js";
 import { applyStreams } from "../src/node/index.js";
 import type { RunningNode } from "../src/node/index.js";
 
@@ -41,8 +39,8 @@ describe("transformer filter and DLQ", () => {
     await src.query("INSERT INTO t SELECT g, g, 'row ' || g FROM generate_series(1, 10) g");
     await src.query("INSERT INTO t VALUES (11, 11, 'after the poison')");
     const rows = await eventually(async () => {
-      const r = await dst.query("SELECT id FROM public.t ORDER BY id").catch(() => ({ rows: [] }));
-      return r.rows.length === 6 ? r.rows.map((x: { id: number }) => x.id) : null;
+      const r = await dst.query<{ id: number }>("SELECT id FROM public.t ORDER BY id").catch(() => ({ rows: [] as Array<{ id: number }> }));
+      return r.rows.length === 6 ? r.rows.map((x) => x.id) : null;
     }, 30_000, "filtered rows in the target");
     expect(rows).toEqual([6, 7, 8, 9, 10, 11]);
 

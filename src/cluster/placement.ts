@@ -16,8 +16,8 @@ export interface PlacementNode {
   capacity: number;
 }
 
-/** Score of (actor, node): 48 bits of md5, stable across processes and versions. */
-function score(actor: string, node: string): number {
+/** Score of (actor, node): 48 bits of md5, stable across processes and versions (exported for its tests). */
+export function score(actor: string, node: string): number {
   const h = createHash("md5").update(actor).update("\u0000").update(node).digest();
   return h.readUIntBE(0, 6);
 }

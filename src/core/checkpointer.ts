@@ -8,19 +8,28 @@ import type { PositionStore, FencedPosition } from "../nats/index.js";
 
 /** What a Checkpointer writes to and how often. */
 export interface CheckpointerOptions<P> {
-  store: PositionStore;
+  /** the compare-and-set write of the positions bucket (a PositionStore) */
+  store: Pick<PositionStore, "checkpoint">;
   fenced: FencedPosition<P>;
+  /** a fully acknowledged boundary is written once this long (ms) has passed since the last write */
   intervalMs: number;
+  /** ... or once this many more events are acknowledged than at the last write */
   maxEvents: number;
   /** called after a successful write with the wall-clock time taken *before* the request */
   onCommitted?: (p: P, requestedAt: number) => void | Promise<void>;
+  /** monotonic clock in ms for the interval; tests pass their own @default performance.now */
+  now?: () => number;
+  /** wall clock in ms for `requestedAt` @default Date.now */
+  wallNow?: () => number;
 }
 
 /** The low-watermark checkpointer of one writer (see the module comment). */
 export class Checkpointer<P> {
   private boundaries: Array<{ count: number; position: P }> = [];
   private fenced: FencedPosition<P>;
-  private lastAt = performance.now();
+  private readonly now: () => number;
+  private readonly wallNow: () => number;
+  private lastAt: number;
   private lastCount = 0;
   private inflight?: Promise<void>;
   /** position of the last successful write */
@@ -29,6 +38,9 @@ export class Checkpointer<P> {
   constructor(private readonly o: CheckpointerOptions<P>) {
     this.fenced = o.fenced;
     this.committed = o.fenced.position;
+    this.now = o.now ?? (() => performance.now());
+    this.wallNow = o.wallNow ?? Date.now;
+    this.lastAt = this.now();
   }
 
   /** Declares that once `count` messages are acked, `position` is safe to resume from. */
@@ -52,15 +64,15 @@ export class Checkpointer<P> {
     let i = -1;
     for (let j = 0; j < this.boundaries.length && this.boundaries[j]!.count <= acked; j++) i = j;
     if (i < 0) return;
-    const due = force || performance.now() - this.lastAt >= this.o.intervalMs || acked - this.lastCount >= this.o.maxEvents;
+    const due = force || this.now() - this.lastAt >= this.o.intervalMs || acked - this.lastCount >= this.o.maxEvents;
     if (!due) return;
     const b = this.boundaries[i]!;
     this.boundaries.splice(0, i + 1);
     this.inflight = (async () => {
-      const requestedAt = Date.now();
+      const requestedAt = this.wallNow();
       this.fenced = await this.o.store.checkpoint(this.fenced, b.position);
       this.committed = b.position;
-      this.lastAt = performance.now();
+      this.lastAt = this.now();
       this.lastCount = acked;
       await this.o.onCommitted?.(b.position, requestedAt);
     })();
@@ -74,10 +86,10 @@ export class Checkpointer<P> {
   /** Writes a position directly (idle slot advance, snapshot completion). */
   async write(position: P): Promise<void> {
     if (this.inflight) await this.inflight;
-    const requestedAt = Date.now();
+    const requestedAt = this.wallNow();
     this.fenced = await this.o.store.checkpoint(this.fenced, position);
     this.committed = position;
-    this.lastAt = performance.now();
+    this.lastAt = this.now();
     await this.o.onCommitted?.(position, requestedAt);
   }
 }

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, collectDefaultMetrics, Registry } from "prom
 
 export class Metrics {
   readonly eventsRead: Counter<"stream">;
+  readonly sourcePauses: Counter<"stream">;
   readonly eventsPublished: Counter<"stream" | "actor">;
   readonly eventsApplied: Counter<"stream" | "actor">;
   readonly eventsDropped: Counter<"stream" | "actor" | "reason">;
@@ -17,6 +18,7 @@ export class Metrics {
     const r = [registry];
     if (opts.defaults) collectDefaultMetrics({ register: registry, prefix: "tributary_" });
     this.eventsRead = new Counter({ name: "tributary_events_read_total", help: "Changes read from the source", labelNames: ["stream"], registers: r });
+    this.sourcePauses = new Counter({ name: "tributary_source_pauses_total", help: "Times a source paused reading its database because the kernel fell behind (MySQL: the binlog socket)", labelNames: ["stream"], registers: r });
     this.eventsPublished = new Counter({ name: "tributary_events_published_total", help: "Events published to JetStream and acknowledged", labelNames: ["stream", "actor"], registers: r });
     this.eventsApplied = new Counter({ name: "tributary_events_applied_total", help: "Events applied to a sink target (committed)", labelNames: ["stream", "actor"], registers: r });
     this.eventsDropped = new Counter({ name: "tributary_events_dropped_total", help: "Events dropped on purpose (filter, stale epoch, already applied)", labelNames: ["stream", "actor", "reason"], registers: r });

@@ -34,6 +34,8 @@ export interface BinlogSourceOptions {
   queueMaxRows: number;
   onError: (err: Error) => void;
   onReady: () => void;
+  /** the queue is full and the socket was paused (metrics) */
+  onPause?: () => void;
 }
 
 const EVENTS = ["rotate", "tablemap", "writerows", "updaterows", "deleterows", "xid", "query", "mariadbgtid", "gtid", "anonymousgtid", "xaprepare", "heartbeat"];
@@ -55,7 +57,10 @@ export class BinlogSource {
     this.queue = new BoundedQueue<BinlogItem>({
       highWater: o.queueMaxRows,
       weight: (i) => (i.kind === "rows" ? i.rows.length : 1),
-      pause: () => this.zj.connection?.pause(),
+      pause: () => {
+        o.onPause?.();
+        this.zj.connection?.pause();
+      },
       resume: () => {
         this.lastEventAt = performance.now();
         this.zj.connection?.resume();

@@ -190,6 +190,7 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
       start,
       tables: byDb,
       queueMaxRows: src.queueMaxRows,
+      onPause: () => d.metrics.sourcePauses.inc({ stream: d.stream.id }),
       onError: (err) => fail(isBinlogGone(err) ? this.purged(from, undefined, err) : sourceError(err, src.url)),
       onReady: () => {
         d.log.info({ start, serverId: this.serverId }, "streaming the binlog");

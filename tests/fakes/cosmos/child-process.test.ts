@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CosmosClient } from "@azure/cosmos";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { eventually, GiveUp } from "../../support/index.js";
 import { caAgent, childProcessEnv, FakeCosmos, FakeEntra, makeTestCa, type TestTls } from "./index.js";
 
 // Child code: no agent, no policies — the CA comes from NODE_EXTRA_CA_CERTS, the identity from AZURE_*.
@@ -53,14 +54,6 @@ function child(mode: string, env: Record<string, string>) {
   return { p, exited, output: () => out };
 }
 
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 it("a child process killed with SIGKILL mid-write; the fakes keep serving the next one", async () => {
   const entra = await FakeEntra.start({ tls, tenants: { t1: { clients: { app1: "sekret" } } } });
   const cosmos = await FakeCosmos.start({ tls });
@@ -71,8 +64,15 @@ it("a child process killed with SIGKILL mid-write; the fakes keep serving the ne
     const env = { ...childProcessEnv(tls, { entra, tenant: "t1", clientId: "app1", secret: "sekret" }), COSMOS_ENDPOINT: cosmos.endpoint };
 
     const writer = child("write-forever", env);
-    await until(`5 documents (child output: ${writer.output()})`, () => cosmos.documents("db", "c").length >= 5 || writer.p.exitCode !== null);
-    expect(writer.p.exitCode).toBeNull();
+    await eventually(
+      () => {
+        if (writer.p.exitCode !== null) throw new GiveUp(`the writer exited with ${writer.p.exitCode}: ${writer.output()}`);
+        return cosmos.documents("db", "c").length >= 5;
+      },
+      30_000,
+      "5 documents from the child",
+      100,
+    );
     writer.p.kill("SIGKILL");
     expect(await writer.exited).toBeNull();
 

@@ -5,7 +5,7 @@
  */
 import { MongoServerError, type ChangeStreamDocument, type Document, type ResumeToken } from "mongodb";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { eventually } from "../../helpers/in-process.js";
+import { eventually } from "../../support/index.js";
 import { changeStreamOpens, startFake, take, type FakeSetup, type Row } from "./fixtures.js";
 
 let setup: FakeSetup;

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { type Document, type ResumeToken } from "mongodb";
 import { afterEach, expect, test } from "vitest";
-import { eventually } from "../../helpers/in-process.js";
+import { eventually } from "../../support/index.js";
 import { startFake, take, type FakeSetup, type Row } from "./fixtures.js";
 
 let setup: FakeSetup | undefined;

@@ -17,7 +17,7 @@ import {
   type Document,
 } from "mongodb";
 import { afterEach, describe, expect, test } from "vitest";
-import { eventually } from "../../helpers/in-process.js";
+import { eventually } from "../../support/index.js";
 import { startFake, type FakeSetup, type Row } from "./fixtures.js";
 
 let setup: FakeSetup | undefined;

@@ -3,8 +3,6 @@
  * that preloads it, and what it refused.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 
 /** Where the guard writes refusals and the env a child needs to run with it. */
 export interface NetGuard {
@@ -18,7 +16,7 @@ export interface NetGuard {
 
 /** A guard logging to `logFile` (created empty on first refusal). */
 export function netGuard(logFile: string): NetGuard {
-  const guard = pathToFileURL(resolve("tests/helpers/net-guard.mjs")).href;
+  const guard = new URL("./net-guard.mjs", import.meta.url).href;
   const lines = () => (existsSync(logFile) ? readFileSync(logFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { pid: number; host?: string; port?: number; loaded?: true }) : []);
   return {
     env: { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import ${guard}`.trim(), TRIBUTARY_NET_GUARD_LOG: logFile },

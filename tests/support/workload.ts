@@ -5,7 +5,7 @@
  * composite key. Deterministic for a seed.
  */
 import { randomBytes } from "node:crypto";
-import type { TestDb } from "./pg.js";
+import { diffTables, type TestDb } from "./postgres.js";
 
 export const TABLES = [
   { name: "public.accounts", key: "id" },
@@ -230,7 +230,6 @@ export class Workload extends RandomWorkload {
 
 /** Differences between source and target for every workload table (null when equal). */
 export async function diffAll(src: TestDb, dst: TestDb, targetSchema = "public"): Promise<string | null> {
-  const { diffTables } = await import("./pg.js");
   const diffs: string[] = [];
   for (const t of TABLES) {
     const d = await diffTables(src, dst, t.name, t.key, t.name.replace(/^public\./, `${targetSchema}.`));

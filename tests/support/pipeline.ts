@@ -1,15 +1,18 @@
 /** A source and target database with the workload schema, and a node config for them. */
-import { createDb, uniqueName, type TestDb } from "./pg.js";
-import { uniqueCluster, cleanupCluster, NATS_URL } from "./nats.js";
+import { uniqueCluster, uniqueName } from "./names.js";
+import { cleanupCluster, NATS_URL } from "./nats.js";
+import { createDb, type TestDb } from "./postgres.js";
 import { SCHEMA_SQL } from "./workload.js";
 
+/** A PostgreSQL → PostgreSQL pipeline's databases, cluster and node config. */
 export interface Pipeline {
   cluster: string;
   streamId: string;
   slot: string;
   src: TestDb;
   dst: TestDb;
-  config(nodeId: string, port: number, extra?: Record<string, unknown>): Record<string, unknown>;
+  /** the config of node `nodeId` (NodeProc sets the admin address); `extra` replaces top-level keys */
+  config(nodeId: string, extra?: Record<string, unknown>): Record<string, unknown>;
   cleanup(): Promise<void>;
 }
 
@@ -18,11 +21,10 @@ export interface Pipeline {
  * intervals so tests converge fast; `extra` replaces top-level keys.
  */
 export function pipelineConfig(cluster: string, streams: unknown[]): Pipeline["config"] {
-  return (nodeId, port, extra = {}) => ({
+  return (nodeId, extra = {}) => ({
     cluster,
     nats: { servers: [NATS_URL] },
     node: { id: nodeId },
-    admin: { host: "127.0.0.1", port },
     leases: { ttl: "4s", nodeTtl: "3s" },
     checkpoint: { interval: "200ms", maxEvents: 2000 },
     log: { level: "info" },
@@ -31,6 +33,11 @@ export function pipelineConfig(cluster: string, streams: unknown[]): Pipeline["c
   });
 }
 
+/**
+ * Source and target databases with the workload schema, and a stream `shop` reading the
+ * three tables into sinks `raw` (same tables) and `copy` (schema copy, through a JSONata
+ * pass-through transformer).
+ */
 export async function createPipeline(prefix: string): Promise<Pipeline> {
   const src = await createDb(`${prefix}_src`);
   const dst = await createDb(`${prefix}_dst`);

@@ -5,12 +5,14 @@
  *   (MariaDB, another database, through a JSONata pass-through, autoCreate).
  * - `pg-to-mariadb`: PostgreSQL source; sink `raw` (MariaDB, {table}).
  */
-import { cleanupCluster, uniqueCluster } from "./nats.js";
-import { pipelineConfig } from "./pipeline.js";
-import { createDb, uniqueName, type TestDb } from "./pg.js";
-import { createMyDb, type MyTestDb } from "./mysql.js";
+import { createMyDb, type MyTestDb } from "./mariadb.js";
 import { schemaSql, type WorkloadTarget } from "./mysql-workload.js";
+import { uniqueCluster, uniqueName } from "./names.js";
+import { cleanupCluster } from "./nats.js";
+import { pipelineConfig } from "./pipeline.js";
+import { createDb, type TestDb } from "./postgres.js";
 
+/** A pipeline between MariaDB and PostgreSQL: databases, cluster and node config. */
 export interface MyPipeline {
   cluster: string;
   streamId: string;
@@ -21,10 +23,12 @@ export interface MyPipeline {
   /** where the workload runs, and where the `raw` sink writes */
   source: WorkloadTarget;
   target: WorkloadTarget;
-  config(nodeId: string, port: number, extra?: Record<string, unknown>): Record<string, unknown>;
+  /** the config of node `nodeId` (NodeProc sets the admin address); `extra` replaces top-level keys */
+  config(nodeId: string, extra?: Record<string, unknown>): Record<string, unknown>;
   cleanup(): Promise<void>;
 }
 
+/** Creates the databases and schemas of a MySQL pipeline in one direction (see the module comment). */
 export async function createMyPipeline(prefix: string, direction: "mariadb-to-pg" | "pg-to-mariadb"): Promise<MyPipeline> {
   const my = await createMyDb(`${prefix}_my`);
   const pg = await createDb(`${prefix}_pg`);

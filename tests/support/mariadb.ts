@@ -1,8 +1,18 @@
-/** Test databases on the machine's real MariaDB (127.0.0.1:3306, root): unique names, dropped afterwards. */
+/**
+ * Throw-away databases on the machine's real MariaDB (127.0.0.1:3306, root): unique names,
+ * dropped afterwards; and MariaDB servers of a test's own for settings the shared one must keep.
+ */
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import mysql from "mysql2/promise";
 import type { Connection, RowDataPacket } from "mysql2/promise";
-import { uniqueName } from "./pg.js";
+import { eventually } from "./eventually.js";
+import { uniqueName } from "./names.js";
 
+/** The shared server, without a database (TEST_MYSQL_URL overrides). */
 export const MY_BASE = process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306";
 
 /** Runs statements on a fresh connection without a database. */
@@ -16,6 +26,7 @@ export async function myAdmin(sql: string, params: unknown[] = []): Promise<RowD
   }
 }
 
+/** A MariaDB database of the test's own. */
 export interface MyTestDb {
   name: string;
   url: string;
@@ -58,11 +69,6 @@ export interface ScratchMariaDb {
  * @throws Error when the binaries are missing or the server does not answer.
  */
 export async function startScratchMariaDb(port: number, serverArgs: string[]): Promise<ScratchMariaDb> {
-  const { execFile, spawn } = await import("node:child_process");
-  const { mkdtempSync, rmSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
-  const { promisify } = await import("node:util");
   const dir = mkdtempSync(join(tmpdir(), "tributary-mariadb-"));
   await promisify(execFile)("mariadb-install-db", ["--no-defaults", `--datadir=${join(dir, "data")}`, "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"]);
   const proc = spawn("mariadbd", ["--no-defaults", `--datadir=${join(dir, "data")}`, `--port=${port}`, "--bind-address=127.0.0.1", `--socket=${join(dir, "sock")}`, `--pid-file=${join(dir, "pid")}`, "--user=root", ...serverArgs], { stdio: "ignore" });
@@ -83,14 +89,11 @@ export async function startScratchMariaDb(port: number, serverArgs: string[]): P
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 100; i++) {
-    try {
-      await query("SELECT 1");
-      return { port, url, query, stop };
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  try {
+    await eventually(() => query("SELECT 1"), 20_000, `the scratch MariaDB on port ${port} to answer`);
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  await stop();
-  throw new Error(`scratch MariaDB on port ${port} did not answer`);
+  return { port, url, query, stop };
 }

@@ -10,8 +10,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { RowDataPacket } from "mysql2/promise";
-import type { MyTestDb } from "./mysql.js";
-import type { TestDb } from "./pg.js";
+import type { MyTestDb } from "./mariadb.js";
+import type { TestDb } from "./postgres.js";
 import { RandomWorkload } from "./workload.js";
 
 /** How one column is declared and rendered to canonical text on each side. */

@@ -7,7 +7,7 @@
  * `pk` column, so the target tables are keyed by (id, pk) — the key Cosmos DB events carry.
  */
 import { randomBytes } from "node:crypto";
-import { createDb, diffTables, type TestDb } from "./pg.js";
+import { createDb, diffTables, type TestDb } from "./postgres.js";
 import { rng } from "./workload.js";
 
 /**
