@@ -123,6 +123,19 @@ describe("Cosmos DB source", () => {
     await eventually(() => (JSON.parse(run!.position()!.containers.orders!) as { Continuation: unknown[] }).Continuation.length === 2, 10_000, "a token with both child ranges");
   });
 
+  it("a container that answered 304 waits pollInterval however busy the others are", async () => {
+    rig = await cosmosRig();
+    await rig.container("orders");
+    await rig.container("quiet");
+    const c = rig.admin.database("db").container("orders");
+    for (let i = 0; i < 400; i++) await c.items.create({ id: `o${i}`, pk: `p${i % 9}` });
+    run = runSource(new CosmosSource(spec(rig, { containers: ["orders", "quiet"], pageSize: 10, pollInterval: 60_000 }), sourceDeps()));
+    await eventually(() => run!.events().length >= 400, 30_000, "the busy container's 40 pages");
+    const feedReads = (container: string) => rig!.fake.requests.filter((r) => r.headers["a-im"] !== undefined && r.path.includes(`/colls/${container}/`)).length;
+    expect(feedReads("orders")).toBeGreaterThanOrEqual(40);
+    expect(feedReads("quiet")).toBe(1);
+  });
+
   it("429 beyond the SDK's retries: waits the service's delay, goes on, counts every 429", async () => {
     rig = await cosmosRig();
     await rig.container("orders");

@@ -93,7 +93,7 @@ export const cosmosSourceSchema = z
       .describe("Where a container without a checkpoint starts: beginning (latestVersion only: every current document, then changes) or now. Default: beginning for latestVersion, now for allVersionsAndDeletes"),
     auth: authSchema,
     pageSize: z.number().int().min(1).max(10_000).default(256).describe("Most changes read per change feed request (one batch)"),
-    pollInterval: duration("1s").describe("Pause after every container answered 'no new changes' (304) before asking again"),
+    pollInterval: duration("1s").describe("How long a container that answered 'no new changes' (304) waits before it is asked again"),
   })
   .strict()
   .describe("Azure Cosmos DB (NoSQL API) change feed, pull model: one continuation per container, checkpointed once JetStream holds everything before it; partition splits are followed without loss");

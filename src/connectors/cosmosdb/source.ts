@@ -32,6 +32,8 @@ interface Feed {
   /** the last continuation token (undefined until the first page) */
   token: string | undefined;
   iterator: ChangeFeedPullModelIterator<Record<string, unknown>> | undefined;
+  /** after a 304: not asked again before this time (performance.now()), however busy the other containers are */
+  idleUntil: number;
 }
 
 /** One page of a container's change feed. */
@@ -84,11 +86,16 @@ export class CosmosSource implements SourceConnector<CosmosPosition> {
     while (!ctx.signal.aborted) {
       let data = false;
       for (const f of feeds) {
+        if (f.idleUntil > performance.now()) continue;
         const page = await this.readPage(f, ctx.signal);
         if (!page) return; // stopped while waiting
         if (page.token !== f.token) moved = true;
         f.token = page.token;
-        if (page.status !== 200 || page.items.length === 0) continue;
+        if (page.status !== 200 || page.items.length === 0) {
+          f.idleUntil = performance.now() + spec.pollInterval;
+          continue;
+        }
+        f.idleUntil = 0;
         data = true;
         const changes: SourceChange[] = new Array(page.items.length);
         for (let i = 0; i < page.items.length; i++) changes[i] = this.change(f, page.items[i]!, eventPos(gen, ++seq));
@@ -108,7 +115,9 @@ export class CosmosSource implements SourceConnector<CosmosPosition> {
         moved = false;
         yield { changes: [], position: position() };
       }
-      await sleep(spec.pollInterval, ctx.signal);
+      // every container is idle: wait for the first one due again
+      const due = Math.min(...feeds.map((f) => f.idleUntil)) - performance.now();
+      if (due > 0) await sleep(due, ctx.signal);
     }
   }
 
@@ -139,7 +148,7 @@ export class CosmosSource implements SourceConnector<CosmosPosition> {
       }
     }
     const shape: ContainerShape = { stream: d.stream.id, database: spec.database, container: name, pkPaths: resource.partitionKey?.paths ?? [] };
-    return { name, container, shape, where, token, iterator: undefined };
+    return { name, container, shape, where, token, iterator: undefined, idleUntil: 0 };
   }
 
   private iteratorFor(f: Feed): ChangeFeedPullModelIterator<Record<string, unknown>> {
