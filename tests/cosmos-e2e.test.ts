@@ -153,5 +153,5 @@ describe("PostgreSQL ↔ Cosmos DB end to end", () => {
     expect(guard.loaded()).toContain(node.pid);
     expect(guard.refused()).toEqual([]);
     expect(await node.term()).toBe(0);
-  });
+  }, 600_000);
 });
