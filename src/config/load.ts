@@ -36,7 +36,17 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
-/** Formats zod issues as "path: message (got value)" lines. */
+/** Field names whose values are secrets: a validation message never shows them. */
+const SECRET_FIELD = /^(key|password|pass|token|secret|clientSecret|accountKey|apiKey)$/i;
+
+/** True when `v` is (or holds, at any depth) the value of a secret field. */
+function holdsSecret(field: string | number | undefined, v: unknown): boolean {
+  if (typeof field === "string" && SECRET_FIELD.test(field)) return true;
+  if (v === null || typeof v !== "object") return false;
+  return Object.entries(v).some(([k, x]) => holdsSecret(k, x));
+}
+
+/** Formats zod issues as "path: message (got value)" lines; values holding a secret are not shown. */
 function formatIssues(err: ZodError, input: unknown): string[] {
   return err.issues.flatMap((i) => {
     // zod reports unknown keys at the parent object; name each key's own path instead of dumping the parent
@@ -44,7 +54,7 @@ function formatIssues(err: ZodError, input: unknown): string[] {
     const path = i.path.join(".") || "(root)";
     let got: unknown = input;
     for (const p of i.path) got = (got as Record<string | number, unknown> | undefined)?.[p];
-    const shown = got === undefined ? "" : ` (got ${JSON.stringify(got)?.slice(0, 120)})`;
+    const shown = got === undefined || holdsSecret(i.path[i.path.length - 1], got) ? "" : ` (got ${JSON.stringify(got)?.slice(0, 120)})`;
     return `${path}: ${i.message}${shown}`;
   });
 }
