@@ -278,19 +278,5 @@ export function createLeasedActorMachine<L extends ActorLease>() {
   });
 }
 
-/**
- * The lease as today's runtime lease store hands it out (key and CAS revision besides the
- * epoch). Only for `leasedActorMachine` below, so the runtime keeps compiling until it
- * builds its machine with `createLeasedActorMachine<Lease>()`; the machine reads none of it.
- */
-export interface StoredLease extends ActorLease {
-  readonly key: string;
-  readonly revision: number;
-  readonly acquired: string;
-}
-
-/** The machine for the runtime's stored leases (prefer `createLeasedActorMachine<YourLease>()`). */
-export const leasedActorMachine = createLeasedActorMachine<StoredLease>();
-
 export type LeasedActorMachine<L extends ActorLease = ActorLease> = ReturnType<typeof createLeasedActorMachine<L>>;
 export type LeasedActorRef<L extends ActorLease = ActorLease> = ActorRefFrom<LeasedActorMachine<L>>;

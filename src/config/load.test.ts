@@ -163,12 +163,12 @@ describe("bad input names the field path and the reason", () => {
 
   it("unknown source type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ source: { type: "oracle" } }), {}));
-    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \(got "oracle"\)/);
+    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \(got "oracle"\)/);
   });
 
   it("unknown sink type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ sinks: [{ name: "k", type: "kafka" }] }), {}));
-    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \| 'mysql' \(got "kafka"\)/);
+    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \| 'mysql' \| 'cosmosdb' \(got "kafka"\)/);
   });
 
   it("JSONata syntax error gives the position", () => {
@@ -278,7 +278,8 @@ describe("secret references in stream specs (docs/adr/0009)", () => {
     expect(bad).not.toContain("leaked-secret");
     const file = join(dir, "pg-password");
     writeFileSync(file, "from-a-file\n");
-    expect(resolveSink("x", { ...spec.sinks[0]!, url: `postgres://app:\${file:${file}}@db/w` }, { env: {} })).toMatchObject({ url: "postgres://app:from-a-file@db/w" });
+    const fromFile = parseStreamSpec({ id: "x", source: { type: "generator" }, sinks: [{ name: "k", type: "postgres", url: `postgres://app:\${file:${file}}@db/w` }] });
+    expect(resolveSink("x", fromFile.sinks[0]!, { env: {} })).toMatchObject({ url: "postgres://app:from-a-file@db/w" });
   });
 });
 

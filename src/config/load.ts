@@ -39,10 +39,17 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
   return value;
 }
 
+/** True when `v` is (or holds, at any depth) the value of a secret field. */
+function holdsSecret(field: string | number | undefined, v: unknown): boolean {
+  if (typeof field === "string" && SECRET_FIELD.test(field)) return true;
+  if (v === null || typeof v !== "object") return false;
+  return Object.entries(v).some(([k, x]) => holdsSecret(k, x));
+}
+
 /** How issues show the bad value. */
 type Shown = "value" | "none";
 
-/** Formats zod issues as "path: message (got value)" lines; values pass through redactText, secret fields show none. */
+/** Formats zod issues as "path: message (got value)" lines; values pass through redactText, and values holding a secret are not shown. */
 function formatIssues(err: ZodError, input: unknown, shown: Shown = "value"): string[] {
   return err.issues.flatMap((i) => {
     // zod reports unknown keys at the parent object; name each key's own path instead of dumping the parent
@@ -50,8 +57,7 @@ function formatIssues(err: ZodError, input: unknown, shown: Shown = "value"): st
     const path = i.path.join(".") || "(root)";
     let got: unknown = input;
     for (const p of i.path) got = (got as Record<string | number, unknown> | undefined)?.[p];
-    const field = String(i.path[i.path.length - 1] ?? "");
-    const hide = shown === "none" || SECRET_FIELD.test(field);
+    const hide = shown === "none" || holdsSecret(i.path[i.path.length - 1], got);
     let text = got === undefined || hide ? "" : ` (got ${redactText(JSON.stringify(got) ?? "").slice(0, 120)})`;
     if (!hide && typeof got === "string" && got.includes("${") && i.code === "invalid_type") text += " (a ${…} reference stays text in a stream spec: references are resolved on each node, in text fields only)";
     return `${path}: ${i.message}${text}`;

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { connectionUrl, duration, tokenName as name } from "../base/index.js";
-import { sinkSchema, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
+import { sinkIssues, sinkSchema, sourceIssues, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
 import { transformerSchema, type TransformerSpec } from "../transform/index.js";
 
 /** A NATS server URL: nats://, tls:// (or ws://, wss://), or host:port. */
@@ -36,6 +36,9 @@ export const streamSchema = z
   .strict()
   .describe("One stream: a source, the transformers of its events and the sinks that apply them")
   .superRefine((s, ctx) => {
+    // combinations of fields a connector's own object schema cannot refine (ADR 0008)
+    for (const i of sourceIssues(s.source)) ctx.addIssue({ code: "custom", path: ["source", ...i.path], message: i.message });
+    for (const [n, k] of s.sinks.entries()) for (const i of sinkIssues(k)) ctx.addIssue({ code: "custom", path: ["sinks", n, ...i.path], message: i.message });
     const names = new Set<string>();
     for (const [i, t] of s.transformers.entries()) {
       if (names.has(t.name)) ctx.addIssue({ code: "custom", path: ["transformers", i, "name"], message: `duplicate transformer name "${t.name}"` });

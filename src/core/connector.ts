@@ -43,10 +43,25 @@ export interface SourceRetention<S> {
   drop(spec: S, ctx: RetentionContext): Promise<string[]>;
 }
 
-/** A source: its schema, how to build its connector for one lease, and its retained resources if it has any. */
+/**
+ * A problem with a combination of a spec's fields, which a union member's object schema
+ * cannot refine itself: the path below the spec (e.g. `["auth", "entra"]`) and the message.
+ */
+export interface SpecIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+/** Checks a parsed spec for bad combinations of fields; [] when fine. */
+export type SpecCheck<Z extends SpecSchema> = (spec: z.output<Z>) => SpecIssue[];
+
+/** A source: its schema, how to build its connector for one lease, and optionally its cross-field checks and retained resources. */
 export interface SourceDefinition<Z extends SpecSchema = SpecSchema> {
   schema: Z;
   create(spec: z.output<Z>, deps: SourceDeps): SourceConnector<unknown>;
+  /** cross-field checks, run by the config's validation after the schema parsed the spec */
+  check?: SpecCheck<Z>;
+  /** what the source keeps on its server for a stream (a slot), measured and dropped on request */
   retention?: SourceRetention<z.output<Z>>;
 }
 
@@ -54,14 +69,21 @@ export interface SourceDefinition<Z extends SpecSchema = SpecSchema> {
 export interface SinkDefinition<Z extends SpecSchema = SpecSchema> {
   schema: Z;
   open(spec: z.output<Z>, deps: SinkDeps): Promise<SinkConnector>;
+  /** cross-field checks, run by the config's validation after the schema parsed the spec */
+  check?: SpecCheck<Z>;
 }
 
 /** Types a source definition from its schema (the factory's `spec` is the schema's output). */
-export function defineSource<Z extends SpecSchema>(schema: Z, create: (spec: z.output<Z>, deps: SourceDeps) => SourceConnector<unknown>, retention?: SourceRetention<z.output<Z>>): SourceDefinition<Z> {
-  return retention ? { schema, create, retention } : { schema, create };
+export function defineSource<Z extends SpecSchema>(
+  schema: Z,
+  create: (spec: z.output<Z>, deps: SourceDeps) => SourceConnector<unknown>,
+  check?: SpecCheck<Z>,
+  retention?: SourceRetention<z.output<Z>>,
+): SourceDefinition<Z> {
+  return { schema, create, ...(check ? { check } : {}), ...(retention ? { retention } : {}) };
 }
 
 /** Types a sink definition from its schema (the factory's `spec` is the schema's output). */
-export function defineSink<Z extends SpecSchema>(schema: Z, open: (spec: z.output<Z>, deps: SinkDeps) => Promise<SinkConnector>): SinkDefinition<Z> {
-  return { schema, open };
+export function defineSink<Z extends SpecSchema>(schema: Z, open: (spec: z.output<Z>, deps: SinkDeps) => Promise<SinkConnector>, check?: SpecCheck<Z>): SinkDefinition<Z> {
+  return check ? { schema, open, check } : { schema, open };
 }

@@ -7,6 +7,7 @@
  */
 import type { Logger } from "pino";
 import { TributaryError } from "../base/index.js";
+import type { Metrics } from "../metrics/index.js";
 import { coalesceTable, declaredKeyColumns, groupByTarget, type SinkRecord, type TablePlan, type TargetTable } from "./coalesce.js";
 
 /** A sink's offset in its target: the last applied input sequence and the writer's lease epoch (ADR 0005). */
@@ -59,7 +60,11 @@ export interface SinkConnector {
 export interface SinkDeps {
   /** the sink's identity in its target, `<stream>.<sink name>` */
   sinkId: string;
+  /** the cluster name (a target shared by several clusters keeps their offsets apart) */
+  cluster: string;
   log: Logger;
+  /** the node's metrics (a connector may register its own on `metrics.registry`) */
+  metrics: Metrics;
 }
 
 /**

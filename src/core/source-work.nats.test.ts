@@ -13,6 +13,7 @@ import { deleteClusterStreams, openControlPlane, PositionStore, type ControlPlan
 import type { KernelDeps, ProbeEvent } from "./deps.js";
 import type { SourceBatch, SourceChange, SourceConnector, SourceContext } from "./source.js";
 import { sourceWork } from "./source-work.js";
+import { eventually } from "../../tests/support/index.js";
 import type { WorkControl } from "./work.js";
 
 const cluster = `k${process.pid}${Date.now().toString(36)}`;
@@ -104,11 +105,6 @@ async function streamMessages(name: string): Promise<string[]> {
   return out;
 }
 
-async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 25));
-  expect(await cond()).toBe(true);
-}
-
 describe("sourceWork", () => {
   it("publishes in order, writes a durable position before the next pull, checkpoints acked boundaries and commits them; a graceful stop ends with the final checkpoint", async () => {
     const probes: Array<{ event: ProbeEvent; position: unknown }> = [];
@@ -126,7 +122,7 @@ describe("sourceWork", () => {
     );
     const c = control();
     const run = sourceWork({ deps: d, role: { kind: "stream" }, connector: src }).run(c.ctl);
-    await until(() => src.commits.some((p) => p.n === 5));
+    await eventually(() => src.commits.some((p) => p.n === 5), 5000, "the commit of position 5", 25);
     c.stop();
     await run;
     expect(atNextPull[0]).toEqual({ n: 0 }); // the durable position was in the bucket before the rows came
@@ -144,14 +140,14 @@ describe("sourceWork", () => {
     const first = new Scripted([{ changes: [change(1), change(2), change(3)], position: { n: 1 } }]);
     const c1 = control();
     const run1 = sourceWork({ deps: deps("s2", 1, []), role: { kind: "stream" }, connector: first }).run(c1.ctl);
-    await until(() => first.commits.length > 0);
+    await eventually(() => first.commits.length > 0, 5000, "a first commit", 25);
     c1.stop();
     await run1;
     // the checkpoint says n=1 but the stream holds 1-3: a restart replays from 1
     const second = new Scripted([{ changes: [change(2), change(3), change(4)], position: { n: 4 } }]);
     const c2 = control();
     const run2 = sourceWork({ deps: deps("s2", 2, []), role: { kind: "stream" }, connector: second }).run(c2.ctl);
-    await until(() => second.commits.some((p) => p.n === 4));
+    await eventually(() => second.commits.some((p) => p.n === 4), 5000, "the commit of position 4", 25);
     c2.stop();
     await run2;
     expect(second.seen[0]).toEqual({ checkpoint: { n: 1 }, tail: "00000003" });
@@ -164,7 +160,7 @@ describe("sourceWork", () => {
     const d = { ...deps("s3", 1, []), settings: { cluster, replicas: 1, checkpoint: { interval: 60_000, maxEvents: 1_000_000 } } };
     const c = control();
     const run = sourceWork({ deps: d, role: { kind: "stream" }, connector: src }).run(c.ctl);
-    await until(async () => (await streamMessages(cp.names.cdcStream("s3")).catch(() => [])).length === 1);
+    await eventually(async () => (await streamMessages(cp.names.cdcStream("s3")).catch(() => [])).length === 1, 5000, "one message in CDC_s3", 25);
     c.abort();
     await run;
     expect((await store.read<Pos>("s3"))?.position).toBeNull(); // fenced, never checkpointed
@@ -183,7 +179,7 @@ describe("sourceWork", () => {
     const src = new Scripted([{ changes: [change(1)], position: { n: 1 } }]);
     const c = control();
     const run = sourceWork({ deps: { ...deps("s5", 1, []), settings: { cluster, replicas: 1, checkpoint: { interval: 60_000, maxEvents: 1_000_000 } } }, role: { kind: "stream" }, connector: src }).run(c.ctl);
-    await until(async () => (await streamMessages(cp.names.cdcStream("s5")).catch(() => [])).length === 1);
+    await eventually(async () => (await streamMessages(cp.names.cdcStream("s5")).catch(() => [])).length === 1, 5000, "one message in CDC_s5", 25);
     await new PositionStore(cp.positions, "n2").fence("s5", 2); // a newer owner
     c.stop(); // the final checkpoint is refused
     await expect(run).rejects.toMatchObject({ code: "FENCED" });

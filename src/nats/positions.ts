@@ -37,7 +37,9 @@ export class PositionStore {
   /** Claims the key for `epoch`, keeping its position. FENCED if a higher epoch already wrote it. */
   async fence<P>(key: string, epoch: number): Promise<FencedPosition<P>> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const cur = await getJson<PositionValue<P>>(this.kv, key);
+      const cur = await getJson<PositionValue<P>>(this.kv, key).catch((err: unknown) => {
+        throw new TributaryError("NATS_UNAVAILABLE", `cannot read position ${key}: ${errorText(err)}`, { cause: err });
+      });
       if (cur && cur.value.epoch > epoch) {
         throw new TributaryError("FENCED", `position ${key} already written by epoch ${cur.value.epoch} (node ${cur.value.node}); ours is ${epoch}`);
       }

@@ -4,12 +4,13 @@
  */
 import { createActor, fromPromise, type Actor } from "xstate";
 import type { Logger } from "pino";
-import { leasedActorMachine } from "../../actors/leased-actor.machine.js";
+import { createLeasedActorMachine } from "../../actors/leased-actor.machine.js";
 import type { ActorInfo } from "../admin/index.js";
 import type { StreamSpec } from "../config/index.js";
 import { jitter } from "../base/index.js";
 import { workActor, type WorkFactory } from "../core/index.js";
 import { actorId, type ActorRef, type Lease, type LeaseStore } from "../nats/index.js";
+import type { SupervisedHost } from "./supervisor.js";
 
 /** What one actor host runs and reports to. */
 export interface ActorHostOptions {
@@ -60,8 +61,11 @@ function summarize(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The machine for the lease store's leases: renew and release receive the key and CAS revision. */
+const leasedActorMachine = createLeasedActorMachine<Lease>();
+
 /** One leased actor on this node: its machine, provided with the real side effects. */
-export class ActorHost {
+export class ActorHost implements SupervisedHost {
   readonly id: string;
   private readonly actor: Actor<typeof leasedActorMachine>;
   private readonly startedAt = new Date().toISOString();

@@ -138,7 +138,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
     const s = spec.sinks.find((x) => x.name === ref.name);
     if (!s) throw new TributaryError("CONFIG_INVALID", `stream ${spec.id} has no sink ${ref.name}`);
     const resolved = resolveSink(spec.id, s, resolveCtx);
-    return sinkWork({ deps, sink: resolved, open: () => openSink(resolved, { sinkId: `${spec.id}.${s.name}`, log: alog }) });
+    return sinkWork({ deps, sink: resolved, open: () => openSink(resolved, { sinkId: `${spec.id}.${s.name}`, cluster: cfg.cluster, log: alog, metrics }) });
   };
   const makeHost = (ref: ActorRef, spec: StreamSpec) => {
     const alog = log.child({ stream: spec.id, actor: actorId(ref) });

@@ -10,10 +10,21 @@ import type { ActorInfo } from "../admin/index.js";
 import { actorsOf } from "../cluster/index.js";
 import type { StreamSpec } from "../config/index.js";
 import { actorId, type ActorRef } from "../nats/index.js";
-import type { ActorHost } from "./actor-host.js";
+
+/** What the supervisor needs of one actor's host (ActorHost; tests pass their own). */
+export interface SupervisedHost {
+  /** starts the actor: it contends for its lease */
+  start(): void;
+  /** graceful stop (drain, release); resolves when the lease is released */
+  stop(): Promise<void>;
+  /** the lease was just released by its holder: contend now */
+  poke(): void;
+  /** what /v1/actors shows; `epoch` is not null while the lease is held */
+  info(): ActorInfo;
+}
 
 /** Builds the host of one actor of a stream. */
-export type HostFactory = (ref: ActorRef, spec: StreamSpec) => ActorHost;
+export type HostFactory = (ref: ActorRef, spec: StreamSpec) => SupervisedHost;
 
 /** Where actors should run. */
 export interface PlacementPolicy {
@@ -29,9 +40,9 @@ export interface PlacementPolicy {
 
 /** This node's actors, kept in line with the desired streams and the placement (see the module comment). */
 export class Supervisor {
-  private readonly hosts = new Map<string, { host: ActorHost; specJson: string }>();
+  private readonly hosts = new Map<string, { host: SupervisedHost; specJson: string }>();
   /** actors handing off: still shown by actors() until their lease is released */
-  private readonly stopping = new Set<ActorHost>();
+  private readonly stopping = new Set<SupervisedHost>();
   private readonly specs = new Map<string, StreamSpec>();
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -73,8 +84,10 @@ export class Supervisor {
     return this.enqueue(async () => {
       this.stopped = true;
       const all = [...this.hosts.values()].map((h) => h.host);
+      // taken before stopHost adds the others to `stopping`: each host is asked once
+      const handingOff = [...this.stopping];
       this.hosts.clear();
-      await Promise.all([...all.map((h) => this.stopHost(h)), ...[...this.stopping].map((h) => h.stop())]);
+      await Promise.all([...all.map((h) => this.stopHost(h)), ...handingOff.map((h) => h.stop())]);
     });
   }
 
@@ -93,7 +106,7 @@ export class Supervisor {
     return this.policy.place(ids);
   }
 
-  private async stopHost(h: ActorHost): Promise<void> {
+  private async stopHost(h: SupervisedHost): Promise<void> {
     this.stopping.add(h);
     try {
       await h.stop();

@@ -7,20 +7,21 @@
  */
 import { z } from "zod";
 import { TributaryError } from "../base/index.js";
-import type { RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps } from "../core/index.js";
+import type { RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps, SpecIssue } from "../core/index.js";
+import { cosmosdb } from "../connectors/cosmosdb/index.js";
 import { generator } from "../connectors/generator/index.js";
 import { mysql } from "../connectors/mysql/index.js";
 import { postgres } from "../connectors/postgres/index.js";
 
 /** Every connector, in the order the configuration reference lists them. */
-const connectors = [postgres, mysql, generator] as const;
+const connectors = [postgres, mysql, generator, cosmosdb] as const;
 
 type Connector = (typeof connectors)[number];
 type SourceSchemas = Extract<Connector, { source: unknown }>["source"]["schema"];
 type SinkSchemas = Extract<Connector, { sink: unknown }>["sink"]["schema"];
 
-const sourceDefs: ReadonlyMap<string, SourceDefinition> = new Map(connectors.flatMap((c) => ("source" in c ? [[c.type, c.source as SourceDefinition] as const] : [])));
-const sinkDefs: ReadonlyMap<string, SinkDefinition> = new Map(connectors.flatMap((c) => ("sink" in c ? [[c.type, c.sink as SinkDefinition] as const] : [])));
+const sourceDefs: ReadonlyMap<string, SourceDefinition> = new Map(connectors.flatMap((c) => ("source" in c ? [[c.type, c.source as unknown as SourceDefinition] as const] : [])));
+const sinkDefs: ReadonlyMap<string, SinkDefinition> = new Map(connectors.flatMap((c) => ("sink" in c ? [[c.type, c.sink as unknown as SinkDefinition] as const] : [])));
 
 /** A stream's `source`: one of the registered source types, selected by `type`. */
 export const sourceSchema = z.discriminatedUnion("type", [...sourceDefs.values()].map((d) => d.schema) as unknown as [SourceSchemas, ...SourceSchemas[]]);
@@ -35,6 +36,16 @@ export function createSource(spec: SourceSpec, deps: SourceDeps): SourceConnecto
   const def = sourceDefs.get(spec.type);
   if (!def) throw new TributaryError("CONFIG_INVALID", `unknown source type "${spec.type}"`);
   return def.create(spec, deps);
+}
+
+/** Problems with combinations of a parsed source spec's fields (its connector's `check`); [] when fine. */
+export function sourceIssues(spec: SourceSpec): SpecIssue[] {
+  return sourceDefs.get(spec.type)?.check?.(spec) ?? [];
+}
+
+/** Problems with combinations of a parsed sink spec's fields (its connector's `check`); [] when fine. */
+export function sinkIssues(spec: SinkSpec): SpecIssue[] {
+  return sinkDefs.get(spec.type)?.check?.(spec) ?? [];
 }
 
 /** Opens the sink connector of a (parsed) sink spec for one lease (connects to the target). */

@@ -39,6 +39,7 @@ const bits = (n: number): Pick<ColumnSpec, "myText" | "pgText" | "myParam"> => (
 });
 const bytes = { myText: (c: string) => `LOWER(HEX(${c}))`, pgText: (c: string) => `encode(${c}, 'hex')` };
 
+/** Every column of the three tables, declared and rendered for each side. */
 export const TABLE_COLUMNS: Record<string, ColumnSpec[]> = {
   accounts: [
     { name: "id", my: "BIGINT UNSIGNED NOT NULL", pg: "numeric(20,0) NOT NULL", myText: asText, pgText },
@@ -76,6 +77,7 @@ export const TABLE_COLUMNS: Record<string, ColumnSpec[]> = {
   ],
 };
 
+/** Primary key columns of the three tables. */
 export const TABLE_KEYS: Record<string, string[]> = { accounts: ["id"], items: ["id"], events: ["k1", "k2"] };
 
 /** CREATE TABLE statements of the workload for one side. */
@@ -90,6 +92,7 @@ export function schemaSql(dialect: "mysql" | "pg"): string[] {
 /** Where the workload runs. */
 export type WorkloadTarget = { dialect: "mysql"; db: MyTestDb } | { dialect: "pg"; db: TestDb };
 
+/** The mixed workload on MariaDB or PostgreSQL, the same operations for a seed (see the module comment). */
 export class MixedWorkload extends RandomWorkload {
   constructor(private readonly t: WorkloadTarget, seed = 42) {
     super(seed);

@@ -63,6 +63,7 @@ export class NodeProc {
     return new NodeProc(await freePort(), o);
   }
 
+  /** http://127.0.0.1:<admin port> */
   get adminUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -72,6 +73,7 @@ export class NodeProc {
     return this.proc?.pid ?? -1;
   }
 
+  /** started and not exited */
   get running(): boolean {
     return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
   }
@@ -133,10 +135,12 @@ export class NodeProc {
     });
   }
 
+  /** CPU seconds the current run has used (NaN once it exited). */
   cpuSeconds(): number {
     return cpuSeconds(this.pid);
   }
 
+  /** Resident and peak resident memory of the current run in MiB (NaN once it exited). */
   memoryMb(): { rss: number; hwm: number } {
     return memoryMb(this.pid);
   }

@@ -6,6 +6,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 
+/** One announcement of a reader on `<cluster>.tributary.probe.<stream>`, as the checker reads it (its own copy of the wire format). */
 export interface ProbeEvent {
   node: string;
   actor: string;
@@ -15,6 +16,7 @@ export interface ProbeEvent {
   t: number;
 }
 
+/** Collects the probe announcements of a cluster and reports overlapping readers (see the module comment). */
 export class ProbeChecker {
   readonly events: Array<ProbeEvent & { stream: string }> = [];
 

@@ -7,12 +7,14 @@
 import { randomBytes } from "node:crypto";
 import { diffTables, type TestDb } from "./postgres.js";
 
+/** The workload's tables and their key columns (the ORDER BY of a comparison). */
 export const TABLES = [
   { name: "public.accounts", key: "id" },
   { name: "public.items", key: "id" },
   { name: "public.events", key: "k1, k2" },
 ] as const;
 
+/** CREATE TABLE statements of the PostgreSQL workload. */
 export const SCHEMA_SQL = `
 CREATE TABLE accounts (id bigint PRIMARY KEY, name text, balance numeric(30,10), big bigint, active boolean,
   updated timestamptz, doc jsonb, tags text[], blob bytea, note text);
@@ -114,6 +116,7 @@ export abstract class RandomWorkload {
   }
 }
 
+/** The PostgreSQL workload on one database (see the module comment). */
 export class Workload extends RandomWorkload {
   constructor(private readonly db: TestDb, seed = 42) {
     super(seed);

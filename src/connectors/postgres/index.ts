@@ -11,7 +11,7 @@ import { PostgresSource } from "./source.js";
 /** The connector's definition for the registry. */
 export const postgres = {
   type: "postgres",
-  source: defineSource(postgresSourceSchema, (spec, deps) => new PostgresSource(spec, deps), postgresRetention),
+  source: defineSource(postgresSourceSchema, (spec, deps) => new PostgresSource(spec, deps), undefined, postgresRetention),
   sink: defineSink(postgresSinkSchema, (spec, deps) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
 } as const;
 

@@ -19,4 +19,4 @@ export {
   withEnv,
   type AdditionalPolicy,
 } from "./client-options.js";
-export { decodeJwt, type JwtClaims } from "./jwt.js";
+export { decodeJwt, encodeJwt, type JwtClaims } from "./jwt.js";
