@@ -1,5 +1,5 @@
 /**
- * The shipped deployments follow the desired-state model (docs/adr/0008): nodes run with
+ * The shipped deployments follow the desired-state model (docs/adr/0012): nodes run with
  * `--no-apply` and carry no streams, a one-shot `tributary apply` (compose service,
  * Kubernetes Job, Helm hook) declares them under its own owner, and every config file they
  * ship loads with the schema (stream references kept for the nodes to resolve).

@@ -1,5 +1,5 @@
 /**
- * Desired state has one owner (issue 11, item 1; docs/adr/0008): a node start never deletes
+ * Desired state has one owner (issue 11, item 1; docs/adr/0012): a node start never deletes
  * a stream and never changes `paused` (Helm's `streams: []` and pod restarts included);
  * `tributary apply -f` is the declarative sync with a `--dry-run` diff and deletion only
  * with `--prune`, of its own owner's streams; deleting a stream keeps its replication slot,

@@ -1,5 +1,5 @@
 /**
- * Secrets never leave the node (issue 11, item 2; docs/adr/0009). A real node process gets
+ * Secrets never leave the node (issue 11, item 2; docs/adr/0013). A real node process gets
  * planted secrets — database passwords from its environment and from a mounted file, a NATS
  * password in the server URL (a private nats-server with a user), admin tokens — runs a
  * PostgreSQL stream with a working sink and sinks that fail (connection refused, a wrong

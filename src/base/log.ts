@@ -4,7 +4,7 @@
  * everything but their passwords (redactUrl), and errors logged as `{ err }` are written
  * with pino's standard serializer (type, message, stack, cause, code). A node also passes
  * `scrub`, which sees every finished line: the secrets it resolved never reach its output,
- * whatever field or message carries them (docs/adr/0009).
+ * whatever field or message carries them (docs/adr/0013).
  */
 import { stdSerializers, type LoggerOptions } from "pino";
 import { redactUrl } from "./redact.js";

@@ -1,5 +1,5 @@
 /**
- * Secret references (docs/adr/0009): a string may hold `${NAME}`, `${NAME:-default}` (an
+ * Secret references (docs/adr/0013): a string may hold `${NAME}`, `${NAME:-default}` (an
  * environment variable of the process that resolves it) and `${file:/path}` (the content of a
  * file, e.g. a mounted Kubernetes secret; one trailing newline dropped); `$${` is a literal
  * `${`. Stream specs keep their references in the streams bucket; each node resolves them
@@ -205,7 +205,7 @@ const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:"']*):([^\s/?#@"']*)@/gi
 /**
  * Where a spec holds a secret written out instead of referenced (a URL's password, a secret
  * field's value), as dotted paths: such a spec is stored and shown as written, so the writer
- * is warned (docs/adr/0009).
+ * is warned (docs/adr/0013).
  */
 export function literalSecrets(value: unknown, path: string[] = [], out: string[] = []): string[] {
   if (typeof value === "string") {

@@ -13,7 +13,7 @@ runs a node with it; \`tributary apply -f file.yaml\` makes the cluster's stream
 file says (\`--dry-run\` shows the plan, \`--prune\` also removes this owner's streams the
 file no longer lists); \`tributary validate -f file.yaml\` only checks it. A node start only
 creates the file's streams the cluster has never had: it never updates, deletes, pauses or
-resumes a stream (docs/adr/0008).
+resumes a stream (docs/adr/0012).
 
 Loading a file takes these steps, and nothing starts unless all of them pass:
 
@@ -45,7 +45,7 @@ validated against the same \`streams[]\` schema; a bad one is refused with HTTP 
 \`"error": "CONFIG_INVALID"\`.
 `;
 
-/** The rules of `${…}` references (src/base/secrets.ts, load.ts; docs/adr/0009). */
+/** The rules of `${…}` references (src/base/secrets.ts, load.ts; docs/adr/0013). */
 export const ENV_NOTES = `## References: \`\${ENV}\` and \`\${file:/path}\`
 
 Any string value may reference the environment or a file:
@@ -65,7 +65,7 @@ actors (only the part that actor uses). A node that lacks the variable reports
 \`stream orders: sink copy: cannot resolve its references on this node: url: environment
 variable PGPASSWORD is not set (referenced as \${PGPASSWORD})\` as that actor's error. So
 passwords stay on the nodes: nothing in NATS, the API, the CLI or a log shows them
-(docs/adr/0009).
+(docs/adr/0013).
 
 - References are replaced in values only, never in keys, and anywhere inside a string.
 - In the node's settings, a value that is exactly one reference takes the type its text has

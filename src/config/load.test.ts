@@ -244,7 +244,7 @@ describe("bad input names the field path and the reason", () => {
   });
 });
 
-describe("secret references in stream specs (docs/adr/0009)", () => {
+describe("secret references in stream specs (docs/adr/0013)", () => {
   const env = { PGPASSWORD: "pw-from-the-env", DATABASE_URL: "postgres://app:pw-from-the-env@db:5432/shop" };
   const pgStream = (url: string) => withStream({ source: { type: "postgres", url, tables: ["public.t"] } });
 

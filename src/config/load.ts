@@ -1,7 +1,7 @@
 /**
  * Loads a YAML config file: parse, resolve `${ENV}` / `${ENV:-default}` / `${file:/path}` in
  * the node's own settings, validate against the schema, resolve defaults, freeze. Stream
- * specs keep their references (docs/adr/0009): they are stored as written and every node
+ * specs keep their references (docs/adr/0013): they are stored as written and every node
  * resolves them from its own environment when it starts an actor (`resolveSource`,
  * `resolveSink`, `resolveTransformer`). Every problem is reported with its field path; a
  * value is shown only with its passwords replaced, and never for a secret field.

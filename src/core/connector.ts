@@ -32,7 +32,7 @@ export interface RetainedResource {
 }
 
 /**
- * A source's server-side resources that outlive its stream (docs/adr/0008): a replication
+ * A source's server-side resources that outlive its stream (docs/adr/0012): a replication
  * slot keeps WAL until it is dropped. `describe` names them without connecting; the others
  * connect with a spec whose references the node has resolved.
  */

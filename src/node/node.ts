@@ -2,7 +2,7 @@
  * The composition root of a node: the one place that connects to NATS, listens on the
  * admin port and creates the logger and the metrics registry. Everything else receives
  * its dependencies from here. It is also where a stream's `${…}` references are resolved
- * (docs/adr/0009): from this node's environment, right before an actor's connector is built,
+ * (docs/adr/0013): from this node's environment, right before an actor's connector is built,
  * so connectors get real values and nothing else ever holds them; every value resolved is
  * remembered and scrubbed from the node's logs and admin responses.
  */
@@ -52,7 +52,7 @@ export interface RunningNode {
 export interface StartNodeOptions {
   /**
    * create the config file's streams that the cluster has never had (never updates, deletes,
-   * pauses or resumes one: docs/adr/0008) @default true
+   * pauses or resumes one: docs/adr/0012) @default true
    */
   seedStreams?: boolean;
   logger?: Logger;

@@ -1,5 +1,5 @@
 /**
- * The retained-WAL metric (docs/adr/0008): every `intervalMs`, for each stream (running or
+ * The retained-WAL metric (docs/adr/0012): every `intervalMs`, for each stream (running or
  * paused) and each deleted stream whose resources were kept, the one node that rendezvous
  * hashing picks among the live nodes asks the source what its resources keep
  * (`tributary_source_retained_bytes{stream, resource, state}`) and warns, now and then, about

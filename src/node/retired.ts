@@ -1,5 +1,5 @@
 /**
- * What deleting a stream does to what it leaves behind (docs/adr/0008). Deleting a spec
+ * What deleting a stream does to what it leaves behind (docs/adr/0012). Deleting a spec
  * stops its actors and KEEPS its source resources (a PostgreSQL slot and publication), its
  * JetStream streams (CDC_/XF_) and its positions: a slot dropped by accident cannot be
  * brought back, and a re-created stream with the same id resumes where it was. What is kept

@@ -1,5 +1,5 @@
 /**
- * The desired state: stream specs in the streams bucket, its one owner (docs/adr/0008).
+ * The desired state: stream specs in the streams bucket, its one owner (docs/adr/0012).
  * Writers: `tributary apply` (`planApply` + `executePlan`: the declarative sync, deletion only
  * with prune and only of its own owner's streams), the admin API (`putStream`), and a node
  * start (`seedStreams`: creates what the cluster never had, nothing else). `watchStreams`

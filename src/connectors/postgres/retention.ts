@@ -1,5 +1,5 @@
 /**
- * What a PostgreSQL stream leaves on its source when it is paused or deleted (docs/adr/0008):
+ * What a PostgreSQL stream leaves on its source when it is paused or deleted (docs/adr/0012):
  * its replication slot, which keeps every WAL segment from its restart LSN on, and its
  * publication. Measured for the retained-WAL metric and dropped only when asked.
  */

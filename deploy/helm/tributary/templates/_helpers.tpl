@@ -37,7 +37,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/*
-The node config file: .Values.config without streams (nodes carry none: docs/adr/0008), with
+The node config file: .Values.config without streams (nodes carry none: docs/adr/0012), with
 the admin listener forced to the pod's port, the pod IP advertised, and the admin token read
 from the mounted secret when admin.tokenSecret is set.
 */}}
