@@ -2,7 +2,7 @@
 // runs): bad combinations are refused with their field path, and no message ever shows the
 // value of a key or a client secret, even when the problem is in the object holding it.
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../src/config/index.js";
+import { parseConfig, resolveSink, resolveSource } from "../src/config/index.js";
 
 const KEY = "c2VjcmV0LWtleS1kby1ub3QtcHJpbnQ=";
 const SECRET = "client-secret-do-not-print";
@@ -21,10 +21,12 @@ function problems(doc: unknown): string {
 }
 
 describe("Cosmos DB streams in the config", () => {
-  it("a valid pair resolves ${ENV} and its defaults", () => {
+  it("a valid pair keeps ${ENV} for the nodes (docs/adr/0013), gets its defaults, and a node resolves the key", () => {
     const cfg = parseConfig({ streams: [{ id: "s", source: cosmosSource({}), sinks: [cosmosSink({})] }] }, env);
-    expect(cfg.streams[0]!.source).toMatchObject({ auth: { key: KEY }, mode: "latestVersion", pageSize: 256, pollInterval: 1000 });
+    expect(cfg.streams[0]!.source).toMatchObject({ auth: { key: "${COSMOS_KEY}" }, mode: "latestVersion", pageSize: 256, pollInterval: 1000 });
     expect(cfg.streams[0]!.sinks[0]).toMatchObject({ container: "{table}", offsetsContainer: "tributary_offsets", autoCreate: false });
+    expect(resolveSource("s", cfg.streams[0]!.source, { env })).toMatchObject({ auth: { key: KEY } });
+    expect(resolveSink("s", cfg.streams[0]!.sinks[0]!, { env })).toMatchObject({ auth: { key: KEY } });
   });
 
   it("refuses bad combinations with their field path", () => {
