@@ -20,6 +20,29 @@ describe("JSONata transformer", () => {
     if (r.kind !== "emit") throw new Error(`expected an emitted event, got ${JSON.stringify(r)}`);
     expect(r.value.after).toMatchObject({ email: "***", name: "ada" });
   });
+  it("dead-letters a null result, saying how to filter instead", async () => {
+    const r = await compileTransformer("nul", "after.id = 1 ? null : $").apply(ev);
+    expect(r).toEqual({ kind: "error", message: "transformer nul: the expression returned null; return undefined or false to filter an event out" });
+  });
+  it("stops a runaway tail-recursive expression at its time limit, as a limit error", async () => {
+    const r = await compileTransformer("loop", "($f := function($x){ $f($x) }; $f(1))", { timeMs: 50, depth: 500 }).apply(ev);
+    expect(r).toMatchObject({ kind: "error", limit: true, message: expect.stringMatching(/^transformer loop: evaluation exceeded the time limit of 50 ms \(D1012/) });
+    // the next event gets its own time budget
+    const ok = compileTransformer("ok", "$", { timeMs: 50, depth: 500 });
+    expect((await ok.apply(ev)).kind).toBe("emit");
+  });
+  it("stops deep recursion at its depth limit (also at the largest depth allowed, before the JavaScript stack)", async () => {
+    const deep = "($f := function($x){ 1 + $f($x) }; $f(1))";
+    expect(await compileTransformer("deep", deep, { timeMs: 10_000, depth: 100 }).apply(ev)).toMatchObject({
+      kind: "error",
+      limit: true,
+      message: expect.stringMatching(/^transformer deep: evaluation exceeded the depth limit of 100 \(D1011/),
+    });
+    expect(await compileTransformer("deep", deep, { timeMs: 10_000, depth: 2000 }).apply(ev)).toMatchObject({ kind: "error", limit: true, message: expect.stringContaining("depth limit of 2000") });
+    // a recursion that ends within the limit is fine
+    const r = await compileTransformer("fact", '($f := function($n){ $n <= 1 ? 1 : $n * $f($n - 1) }; $merge([$, {"n": $f(10)}]))').apply(ev);
+    expect(r.kind === "emit" && r.value.n).toBe(3628800);
+  });
   it("drops events when the result is undefined or false (filter)", async () => {
     const t = compileTransformer("big", 'op != "d" and $number(after.amount) > 200 ? $ : undefined');
     expect(await t.apply(ev)).toEqual({ kind: "drop" });

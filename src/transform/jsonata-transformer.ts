@@ -1,26 +1,42 @@
 /**
- * A transformer is a pure function of the event: a JSONata expression compiled once.
- * Its result decides: undefined/false/null drops the event (a filter), an object is the
- * new event, an evaluation error is a poison event for the DLQ (the stream goes on).
+ * A transformer is a pure function of the event: a JSONata expression compiled once, with
+ * a time and a depth limit per event (ADR 0011). Its result decides: undefined or false
+ * drops the event (a filter); an object is the new event; an evaluation error, a result
+ * over a limit, null or any other value is a poison event for the DLQ (the stream goes on).
  */
 import jsonata from "jsonata";
 import { TributaryError } from "../base/index.js";
 
+/** Bounds of one event's evaluation (jsonata's own guardrails, checked at every step). */
+export interface EvalLimits {
+  /** longest evaluation of one event, ms @default 1000 */
+  timeMs: number;
+  /** deepest evaluation nesting @default 500 */
+  depth: number;
+}
+
+/** The limits a transformer has when its spec names none. */
+export const DEFAULT_LIMITS: EvalLimits = { timeMs: 1000, depth: 500 };
+
 export type TransformResult =
   | { kind: "emit"; value: Record<string, unknown> }
   | { kind: "drop" }
-  | { kind: "error"; message: string };
+  /** `limit`: the evaluation was stopped by the time or depth limit */
+  | { kind: "error"; message: string; limit?: true };
 
 export interface CompiledTransformer {
   readonly name: string;
   apply(event: unknown): Promise<TransformResult>;
 }
 
+/** jsonata's guardrail codes: D1011 evaluation too deep, D1012 evaluation too long. */
+const LIMIT_CODES: Record<string, string> = { D1011: "depth", D1012: "time" };
+
 /** Compiles an expression; CONFIG_INVALID naming the transformer on a syntax error. */
-export function compileTransformer(name: string, expr: string): CompiledTransformer {
+export function compileTransformer(name: string, expr: string, limits: EvalLimits = DEFAULT_LIMITS): CompiledTransformer {
   let compiled: jsonata.Expression;
   try {
-    compiled = jsonata(expr);
+    compiled = jsonata(expr, { timeout: limits.timeMs, stack: limits.depth });
   } catch (err) {
     const e = err as { message?: string; position?: number };
     throw new TributaryError("CONFIG_INVALID", `transformer ${name}: JSONata syntax error at position ${e.position ?? "?"}: ${e.message}`);
@@ -33,9 +49,14 @@ export function compileTransformer(name: string, expr: string): CompiledTransfor
         out = await compiled.evaluate(event);
       } catch (err) {
         const e = err as { message?: string; code?: string; position?: number };
+        const limit = e.code ? LIMIT_CODES[e.code] : undefined;
+        if (limit === "time") return { kind: "error", limit: true, message: `transformer ${name}: evaluation exceeded the time limit of ${limits.timeMs} ms (${e.code}: ${e.message})` };
+        if (limit === "depth") return { kind: "error", limit: true, message: `transformer ${name}: evaluation exceeded the depth limit of ${limits.depth} (${e.code}: ${e.message})` };
+        if (err instanceof RangeError) return { kind: "error", limit: true, message: `transformer ${name}: evaluation exceeded the JavaScript stack (${err.message}); lower depthLimit` };
         return { kind: "error", message: `transformer ${name}: ${e.code ? e.code + ": " : ""}${e.message ?? String(err)}` };
       }
-      if (out === undefined || out === null || out === false) return { kind: "drop" };
+      if (out === undefined || out === false) return { kind: "drop" };
+      if (out === null) return { kind: "error", message: `transformer ${name}: the expression returned null; return undefined or false to filter an event out` };
       if (typeof out !== "object" || Array.isArray(out)) {
         return { kind: "error", message: `transformer ${name}: the expression must return an event object, undefined or false; got ${Array.isArray(out) ? "an array" : typeof out}` };
       }

@@ -13,7 +13,8 @@ import type { CompiledTransformer } from "./jsonata-transformer.js";
 
 export type Outcome =
   | { kind: "drop" }
-  | { kind: "dead"; message: string }
+  /** `limit`: the evaluation went over the transformer's time or depth limit */
+  | { kind: "dead"; message: string; limit?: true }
   | {
       kind: "emit";
       /** subject tokens and the Tributary-Table header */
@@ -51,7 +52,7 @@ async function transformOne(fn: CompiledTransformer, data: Uint8Array): Promise<
   const tsMs = typeof ev?.source?.ts_ms === "number" ? ev.source.ts_ms : undefined;
   if (ev === null || typeof ev !== "object" || Array.isArray(ev)) return { outcome: { kind: "dead", message: "unreadable event (not a JSON object)" }, tsMs };
   const r = await fn.apply(ev);
-  if (r.kind === "error") return { outcome: { kind: "dead", message: r.message }, tsMs };
+  if (r.kind === "error") return { outcome: r.limit ? { kind: "dead", message: r.message, limit: true } : { kind: "dead", message: r.message }, tsMs };
   if (r.kind === "drop") return { outcome: { kind: "drop" }, tsMs };
   const out = r.value as Envelope;
   // the input itself (identity, or a filter that let it through): its bytes are the output
@@ -67,11 +68,15 @@ async function transformOne(fn: CompiledTransformer, data: Uint8Array): Promise<
   };
 }
 
-/** The outcome of every input, in order. */
-export async function transformBatch(fn: CompiledTransformer, datas: readonly Uint8Array[]): Promise<BatchOutcome> {
+/**
+ * The outcome of every input, in order.
+ * @param onEvent called before each input is evaluated (a transform thread's watchdog clock)
+ */
+export async function transformBatch(fn: CompiledTransformer, datas: readonly Uint8Array[], onEvent?: (i: number) => void): Promise<BatchOutcome> {
   const items: Outcome[] = new Array(datas.length);
   let lastTs: number | undefined;
   for (let i = 0; i < datas.length; i++) {
+    onEvent?.(i);
     const r = await transformOne(fn, datas[i]!);
     items[i] = r.outcome;
     if (r.tsMs !== undefined) lastTs = r.tsMs;

@@ -1,7 +1,7 @@
 import { describe, it, expect, afterEach } from "vitest";
 import { compileTransformer } from "./jsonata-transformer.js";
 import { transformBatch } from "./transform-batch.js";
-import { TransformPool, threadScript } from "./transform-pool.js";
+import { RunawayEvaluation, TransformPool, threadScript } from "./transform-pool.js";
 
 const enc = new TextEncoder();
 const event = (id: number, op: string, table = "orders") =>
@@ -66,6 +66,20 @@ describe("transform batches (main thread and transform threads)", () => {
     await expect(inFlight).rejects.toMatchObject({ code: "TRANSFORM_FAILED", message: expect.stringMatching(/transform thread 0 exited/) });
     const again = await pool.run("t", "$", [event(9, "c")]);
     expect(again.items[0]).toMatchObject({ kind: "emit", keyJson: '{"id":9}' });
+  });
+
+  it("terminates a thread whose evaluation blocks past its time limit, naming the event, and goes on with a new thread", async () => {
+    pool = new TransformPool(1, 1);
+    // a catastrophic regular expression blocks inside one built-in call: JSONata's own time
+    // limit is never checked, only the watchdog can stop it
+    const expr = '$contains(after.note, /^(a+)+$/) ? $merge([$, {"matched": true}]) : $';
+    const withNote = (id: number, note: string) => enc.encode(JSON.stringify({ op: "c", after: { id, note }, key: { id }, source: { schema: "public", table: "t" } }));
+    const batch = [withNote(1, "fine"), withNote(2, "a".repeat(40) + "!"), withNote(3, "fine")];
+    const err = await pool.run("regex", expr, batch, { timeMs: 50, depth: 500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunawayEvaluation);
+    expect(err).toMatchObject({ transformer: "regex", index: 1, code: "TRANSFORM_FAILED", message: expect.stringMatching(/^transformer regex: evaluation ran for over \d+ ms/) });
+    const again = await pool.run("regex", expr, [batch[0]!, batch[2]!], { timeMs: 50, depth: 500 });
+    expect(again.items.map((o) => o.kind)).toEqual(["emit", "emit"]);
   });
 
   it("starts another thread only when the running ones are busy", async () => {

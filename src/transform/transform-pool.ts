@@ -8,16 +8,20 @@
  *
  * Threads start on first use, so a node whose streams are idle spends no memory on them.
  * A thread that dies fails the batches it held (their actors restart from their checkpoints,
- * as after any error) and is replaced on the next call.
+ * as after any error) and is replaced on the next call. A watchdog terminates a thread
+ * whose current event runs far past its time limit (`RunawayEvaluation`, ADR 0011).
  */
 import { Worker } from "node:worker_threads";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { TributaryError } from "../base/index.js";
+import { DEFAULT_LIMITS, type EvalLimits } from "./jsonata-transformer.js";
 import type { BatchOutcome } from "./transform-batch.js";
 import type { ThreadRequest } from "./transform-thread.js";
 
 interface Pending {
+  name: string;
+  limits: EvalLimits;
   resolve: (r: BatchOutcome) => void;
   reject: (e: Error) => void;
 }
@@ -25,7 +29,23 @@ interface Pending {
 interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** written by the thread before each event: [request id, event index, start (epoch ms; 0: idle)] */
+  clock: Float64Array;
 }
+
+/**
+ * A batch whose event `index` ran past its time limit without JSONata stopping it (a
+ * blocking built-in): the watchdog terminated its thread. The caller dead-letters that
+ * event and evaluates the rest again (ADR 0011).
+ */
+export class RunawayEvaluation extends TributaryError {
+  constructor(readonly transformer: string, readonly index: number, readonly ms: number) {
+    super("TRANSFORM_FAILED", `transformer ${transformer}: evaluation ran for over ${ms} ms without stopping at its time limit; its transform thread was terminated`);
+  }
+}
+
+/** How long past its time limit an evaluation may run before the watchdog terminates its thread. */
+export const watchdogMs = (limits: EvalLimits): number => limits.timeMs * 2 + 1000;
 
 /**
  * The compiled thread script: next to this module, or — when this module runs from the
@@ -45,6 +65,7 @@ export class TransformPool {
   private readonly script: URL | null;
   private nextId = 1;
   private closed = false;
+  private watchdog: NodeJS.Timeout | undefined;
 
   /**
    * @param requested threads (0: every batch is evaluated by the caller)
@@ -57,11 +78,16 @@ export class TransformPool {
 
   /** True when a batch of `n` events should go to a thread. */
   worthIt(n: number): boolean {
-    return this.threads.length > 0 && n >= this.minBatch && !this.closed;
+    return this.available && n >= this.minBatch;
   }
 
-  /** Evaluates the transformer `name` (JSONata `expr`) over the payloads in a thread. */
-  run(name: string, expr: string, datas: readonly Uint8Array[]): Promise<BatchOutcome> {
+  /** True when batches can go to a thread at all (a suspect transformer sends every batch there). */
+  get available(): boolean {
+    return this.threads.length > 0 && !this.closed;
+  }
+
+  /** Evaluates the transformer `name` (JSONata `expr`, within `limits` per event) over the payloads in a thread. */
+  run(name: string, expr: string, datas: readonly Uint8Array[], limits: EvalLimits = DEFAULT_LIMITS): Promise<BatchOutcome> {
     if (this.closed) return Promise.reject(new TributaryError("TRANSFORM_FAILED", "the transform threads are closed"));
     const t = this.pick();
     let size = 0;
@@ -75,9 +101,9 @@ export class TransformPool {
       offs[i + 1] = at;
     }
     const id = this.nextId++;
-    const req: ThreadRequest = { id, name, expr, buf, offs };
+    const req: ThreadRequest = { id, name, expr, limits, buf, offs };
     return new Promise<BatchOutcome>((resolve, reject) => {
-      t.pending.set(id, { resolve, reject });
+      t.pending.set(id, { name, limits, resolve, reject });
       t.worker.postMessage(req, [buf.buffer, offs.buffer]);
     });
   }
@@ -85,6 +111,7 @@ export class TransformPool {
   /** Stops every thread; batches in flight fail. */
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.watchdog);
     await Promise.all(this.threads.map((t) => t?.worker.terminate()));
   }
 
@@ -123,12 +150,36 @@ export class TransformPool {
     await this.threads[i]?.worker.terminate();
   }
 
+  /**
+   * The last resort (ADR 0011): a thread whose current event has run well past its time
+   * limit is blocked where JSONata cannot stop it; terminate it and tell that batch's
+   * caller which event it was (the thread's other batches fail as after a crash).
+   */
+  private check(): void {
+    const now = Date.now();
+    for (let i = 0; i < this.threads.length; i++) {
+      const t = this.threads[i];
+      const started = t?.clock[2];
+      if (!t || !started) continue;
+      const id = t.clock[0]!;
+      const p = t.pending.get(id);
+      if (!p || now - started <= watchdogMs(p.limits)) continue;
+      t.pending.delete(id);
+      p.reject(new RunawayEvaluation(p.name, t.clock[1]!, now - started));
+      // the next batch starts a new thread; the exit fails this one's other batches
+      this.threads[i] = undefined;
+      void t.worker.terminate();
+    }
+  }
+
   private start(i: number): Thread {
     // a small young generation: a batch's garbage is short-lived, and the node's memory
     // budget (docs/performance.md) is shared with the main thread
-    const worker = new Worker(this.script!, { name: `tributary-transform-${i}`, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+    const clock = new Float64Array(new SharedArrayBuffer(3 * Float64Array.BYTES_PER_ELEMENT));
+    const worker = new Worker(this.script!, { name: `tributary-transform-${i}`, workerData: { clock }, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     worker.unref();
-    const t: Thread = { worker, pending: new Map() };
+    const t: Thread = { worker, pending: new Map(), clock };
+    this.watchdog ??= setInterval(() => this.check(), 100).unref();
     const fail = (why: string) => {
       if (this.threads[i] === t) this.threads[i] = undefined;
       const err = new TributaryError("TRANSFORM_FAILED", `transform thread ${i} ${why}`);

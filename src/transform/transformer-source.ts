@@ -11,6 +11,13 @@
  * when it is large) while the kernel publishes the current one; a batch read ahead and
  * not yet handed over is dropped at a stop, since no checkpoint covers it.
  *
+ * Bounds (ADR 0011): every event is evaluated within the transformer's time and depth
+ * limits; an event over one is dead-lettered with the reason, and `failAfter` such events
+ * in a row fail the actor with a non-retryable error naming the transformer (its node and
+ * other actors carry on). After the first one, every batch of the transformer goes to a
+ * transform thread, where the pool's watchdog can stop what JSONata's limits cannot (the
+ * event it stopped is dead-lettered and the rest of its batch evaluated again).
+ *
  * Speed (docs/performance.md): an output that is the input object itself (identity, or a
  * filter that kept it) is published with the input's bytes, not encoded again; metrics and
  * the resume point are per batch, not per event.
@@ -19,11 +26,12 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { StreamReader, type ConsumedMsg, type KernelSettings, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type StreamIdentity } from "../core/index.js";
 import type { Metrics } from "../metrics/index.js";
+import { TributaryError } from "../base/index.js";
 import { ensureJetStream, sendToDlq, type Names } from "../nats/index.js";
-import { compileTransformer } from "./jsonata-transformer.js";
+import { compileTransformer, type EvalLimits } from "./jsonata-transformer.js";
 import type { TransformerSpec } from "./schema.js";
-import { transformBatch, type BatchOutcome } from "./transform-batch.js";
-import type { TransformPool } from "./transform-pool.js";
+import { transformBatch, type BatchOutcome, type Outcome } from "./transform-batch.js";
+import { RunawayEvaluation, type TransformPool } from "./transform-pool.js";
 
 /** Position of a consumer of a JetStream stream: the last sequence fully handled. */
 export interface SeqPosition {
@@ -68,8 +76,11 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
     const names = d.names;
     const stream = d.stream.id;
     const actor = `transformer-${t.name}`;
-    const fn = compileTransformer(t.name, t.jsonata);
+    const limits: EvalLimits = { timeMs: t.timeLimit, depth: t.depthLimit };
+    const fn = compileTransformer(t.name, t.jsonata, limits);
     const pool = d.pool;
+    // an event went over a limit: evaluate in a thread from now on (the watchdog's reach)
+    let suspect = false;
     const cdc = names.cdcStream(stream);
     await ensureJetStream(d.nc, { name: cdc, subjects: [names.cdcFilter(stream)], maxAgeMs: d.stream.maxAge, replicas: d.settings.replicas });
     // everything up to the last output's source sequence is handled (outputs are a gap-free prefix)
@@ -79,13 +90,41 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
     ctx.ready();
     d.log.info({ from: handled + 1 }, "transformer started");
     reader.interruptOn(whenAborted(ctx.signal));
-    // reads the next batch and evaluates it (in a transform thread when it is large)
+    // evaluates in a thread; an event the watchdog stopped is dead, the others are evaluated again
+    let runaways = 0;
+    const inThread = async (p: TransformPool, datas: Uint8Array[]): Promise<BatchOutcome> => {
+      try {
+        return await p.run(t.name, t.jsonata, datas, limits);
+      } catch (err) {
+        if (!(err instanceof RunawayEvaluation)) throw err;
+        suspect = true;
+        d.log.warn({ err, transformer: t.name }, "transform thread terminated: an evaluation ran past its time limit");
+        if (++runaways >= t.failAfter) throw overLimits(runaways, err.message);
+        const head = err.index > 0 ? await inThread(p, datas.slice(0, err.index)) : { items: [] };
+        const dead: Outcome = { kind: "dead", message: err.message, limit: true };
+        const rest = err.index + 1 < datas.length ? await inThread(p, datas.slice(err.index + 1)) : { items: [] };
+        return { items: [...head.items, dead, ...rest.items], lastTs: rest.lastTs ?? head.lastTs };
+      }
+    };
+    // reads the next batch and evaluates it (in a transform thread when it is large or the transformer suspect)
     const evaluate = async (): Promise<Evaluated> => {
       const batch = await reader.batch(256, 5, 500);
       if (batch.length === 0) return { batch, res: { items: [] } };
       const datas = batch.map((m) => m.data);
-      return { batch, res: pool?.worthIt(batch.length) ? await pool.run(t.name, t.jsonata, datas) : await transformBatch(fn, datas) };
+      runaways = 0;
+      return { batch, res: pool?.available && (suspect || pool.worthIt(batch.length)) ? await inThread(pool, datas) : await transformBatch(fn, datas) };
     };
+    const overLimits = (n: number, last: string): TributaryError => {
+      const err = new TributaryError(
+        "TRANSFORM_FAILED",
+        `transformer ${t.name} of stream ${stream}: ${n} consecutive events went over its evaluation limits (timeLimit ${t.timeLimit} ms, depthLimit ${t.depthLimit}); fix the expression or raise the limits. Last: ${last}`,
+        { retryable: false },
+      );
+      d.log.error({ err, transformer: t.name }, "transformer stopped: its expression keeps going over its limits");
+      return err;
+    };
+    // events over a limit in a row (across batches)
+    let streak = 0;
     let ahead: Promise<Evaluated> | undefined;
     try {
       while (!ctx.signal.aborted) {
@@ -100,8 +139,17 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
         for (let i = 0; i < batch.length; i++) {
           const m = batch[i]!;
           const o = res.items[i]!;
-          if (o.kind === "dead") await this.dlq(m, o.message);
-          else if (o.kind === "drop") dropped++;
+          if (o.kind === "dead") {
+            await this.dlq(m, o.message);
+            if (!o.limit) streak = 0;
+            else {
+              suspect = true;
+              if (++streak >= t.failAfter) throw overLimits(streak, o.message);
+            }
+            continue;
+          }
+          streak = 0;
+          if (o.kind === "drop") dropped++;
           else changes.push({ schema: o.schema, table: o.table, op: o.op, pos: seqPos(m.seq), keyJson: o.keyJson, json: o.json ?? m.data, headers: { "Tributary-Source-Seq": String(m.seq) } });
         }
         if (dropped) d.metrics.eventsDropped.inc({ stream, actor, reason: "filter" }, dropped);
