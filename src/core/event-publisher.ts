@@ -4,6 +4,10 @@
  * position of the last event the stream holds; events at or before it are skipped, so a
  * restart from an older checkpoint never re-appends what is already there.
  *
+ * A change larger than the connection's max_payload (headers included) is not published:
+ * `publishChange` returns an `Oversized` for the kernel to dead-letter (ADR 0011), since
+ * the client would refuse it and the writer would retry it forever.
+ *
  * Per event it does the least it can: one JSON encoding of the event and one of its key
  * (none when the source encoded them already), and the header block written as one string
  * (docs/performance.md).
@@ -16,6 +20,14 @@ import type { SourceChange } from "./source.js";
 export const HDR_EPOCH = "Tributary-Epoch";
 /** Header carrying the event's source position (the tail check on restart reads it). */
 const HDR_POS = "Tributary-Pos";
+
+/** A change too large to publish: its size (payload and headers) and the server's limit. */
+export class Oversized {
+  constructor(readonly size: number, readonly limit: number, readonly keyJson: string) {}
+}
+
+/** Room for the header the chain adds (Nats-Expected-Last-Sequence) and the block's framing. */
+const CHAIN_HEADER_BYTES = 64;
 
 /** What the publisher needs of an event the caller has encoded itself. */
 export interface EncodedEvent {
@@ -46,7 +58,7 @@ export class EventPublisher {
 
   private readonly epoch: string;
 
-  constructor(nc: NatsConnection, private readonly o: EventPublisherOptions) {
+  constructor(private readonly nc: NatsConnection, private readonly o: EventPublisherOptions) {
     this.epoch = String(o.epoch);
     this.chain = new ChainPublisher(nc, { stream: o.stream, window: o.window ?? 1024 });
   }
@@ -62,10 +74,11 @@ export class EventPublisher {
    * Publishes a source change unless the stream already holds its position: returns false
    * when skipped, true when handed to the chain, and only when the publish window is full a
    * promise (of true) that settles once it is — so the hot path makes no promise per event.
+   * A change larger than the server's max_payload is not published: returns `Oversized`.
    * A change without JSON is encoded here, once (and only when published). Throws (or
    * rejects) when the chain has failed.
    */
-  publishChange(subject: string, c: SourceChange): boolean | Promise<boolean> {
+  publishChange(subject: string, c: SourceChange): boolean | Promise<boolean> | Oversized {
     if (this.tailPos !== null && c.pos <= this.tailPos) {
       this.skipped++;
       return false;
@@ -78,6 +91,12 @@ export class EventPublisher {
     // Buffer.from: ~2.5x cheaper than TextEncoder.encode on Node 20
     const data = typeof json === "string" ? Buffer.from(json) : json;
     const hdrs = this.headers(c.op, c.schema, c.table, keyJson, c.pos, c.headers);
+    // read from the connection each time: a reconnect may reach a server with another limit
+    const limit = this.nc.info?.max_payload;
+    if (limit !== undefined && data.length + 8192 > limit) {
+      const size = data.length + hdrs.encode().length + CHAIN_HEADER_BYTES;
+      if (size > limit) return new Oversized(size, limit, keyJson);
+    }
     if (this.chain.offer(subject, data, hdrs) >= 0) return true;
     return this.chain.publish(subject, data, hdrs).then(() => true);
   }
@@ -97,7 +116,7 @@ export class EventPublisher {
     return this.chain.publish(subject, typeof json === "string" ? Buffer.from(json) : json, this.headers(op, schema, table, keyJson, pos, extra));
   }
 
-  private headers(op: string, schema: string, table: string, keyJson: string, pos: string, extra?: Record<string, string>): MsgHdrs {
+  private headers(op: string, schema: string, table: string, keyJson: string, pos: string, extra?: Record<string, string>): HeaderBlock {
     const key = keyJson.length > 512 ? keyJson.slice(0, 509) + "..." : keyJson; // JSON escapes CR/LF
     let lines =
       `Nats-Msg-Id: ${this.o.idPrefix}:${pos}\r\n${HDR_EPOCH}: ${this.epoch}\r\n${HDR_POS}: ${pos}\r\n` +

@@ -4,16 +4,18 @@
  * says it applied, hand each batch to the connector to apply in one transaction with the
  * offset (the connector's `checkOffset` fences stale owners by epoch), then CAS the
  * positions bucket for operators. A record the target refuses for its data goes to the DLQ
- * alone, after the batch is retried record by record; an unreadable event goes to the DLQ
- * before anything is applied; other failures (schema problems, lost connections) stop the
+ * alone, after the batch is retried record by record; an unreadable event, and one the
+ * sink cannot apply (sink-input.ts: e.g. an upsert without `after`), goes to the DLQ with
+ * the reason before anything is applied; other failures (schema problems, lost connections) stop the
  * work with a clear error, losing nothing.
  */
 import { toTributaryError } from "../base/index.js";
 import type { ChangeEvent } from "../events/index.js";
-import { consumerName, ensureJetStream, positionKey, sendToDlq } from "../nats/index.js";
+import { consumerName, ensureJetStream, positionKey, sendToDlq, type DeadLetterReason } from "../nats/index.js";
 import { Checkpointer } from "./checkpointer.js";
 import type { SinkRecord } from "./coalesce.js";
 import type { KernelDeps } from "./deps.js";
+import { malformedReason } from "./sink-input.js";
 import { sinkBatch, type SinkConnector } from "./sink.js";
 import { StreamReader, type ConsumedMsg } from "./stream-consumer.js";
 import type { Work, WorkControl } from "./work.js";
@@ -59,10 +61,10 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
   const target = (src: { schema: string; table: string }) => connector.target(src);
   let reader: StreamReader | undefined;
 
-  const dlq = async (m: ConsumedMsg, error: string): Promise<void> => {
-    d.log.warn({ seq: m.seq, subject: m.subject, error }, "event sent to the DLQ");
+  const dlq = async (m: ConsumedMsg, error: string, reason: DeadLetterReason): Promise<void> => {
+    d.log.warn({ seq: m.seq, subject: m.subject, error, reason }, "event sent to the DLQ");
     d.metrics.dlq.inc({ stream, actor });
-    await sendToDlq(d.nc, names, { stream, actor, error, subject: m.subject, seq: m.seq, headers: m.headers, data: m.data });
+    await sendToDlq(d.nc, names, { stream, actor, error, reason, subject: m.subject, seq: m.seq, headers: m.headers, data: m.data });
   };
 
   /** One transaction for the batch; on a row-level refusal, record by record with the culprits dead-lettered. */
@@ -80,7 +82,7 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
           await connector.apply(sinkBatch([r], target), { seq: r.seq, epoch });
         } catch (e) {
           if (!connector.isRowError(e)) throw toTributaryError(e, "SINK_UNAVAILABLE");
-          await dlq(bySeq.get(r.seq)!, (e as Error).message);
+          await dlq(bySeq.get(r.seq)!, (e as Error).message, "refused");
           await connector.apply(sinkBatch([], target), { seq: r.seq, epoch }); // move the target's offset past it
         }
       }
@@ -125,11 +127,16 @@ async function runSink(o: SinkWorkOptions, ctl: WorkControl): Promise<void> {
       }
       const records: SinkRecord[] = [];
       for (const m of batch) {
+        let event: unknown;
         try {
-          records.push({ seq: m.seq, event: JSON.parse(dec.decode(m.data)) as ChangeEvent });
+          event = JSON.parse(dec.decode(m.data));
         } catch (err) {
-          await dlq(m, `unreadable event (not JSON): ${(err as Error).message}`);
+          await dlq(m, `unreadable event (not JSON): ${(err as Error).message}`, "unreadable");
+          continue;
         }
+        const malformed = malformedReason(event);
+        if (malformed) await dlq(m, `sink ${s.name} cannot apply event seq ${m.seq}: ${malformed}`, "malformed");
+        else records.push({ seq: m.seq, event: event as ChangeEvent });
       }
       const last = batch[batch.length - 1]!.seq;
       await apply(records, batch, last);

@@ -1,7 +1,8 @@
 // The source kernel against the machine's real nats-server, driven by a scripted source:
 // publish order, checkpoints only of acknowledged boundaries, `commit` after each durable
 // checkpoint, a durable position written before the next pull, the tail check on restart,
-// the final checkpoint of a graceful stop, no writes after an abort, and failures surfaced.
+// the final checkpoint of a graceful stop, no writes after an abort, failures surfaced, and
+// a change over the NATS max_payload dead-lettered (key, table, position) while the stream goes on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -9,7 +10,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { TributaryError } from "../base/index.js";
 import { Metrics } from "../metrics/index.js";
-import { deleteClusterStreams, openControlPlane, PositionStore, type ControlPlane } from "../nats/index.js";
+import { deleteClusterStreams, ensureDlq, openControlPlane, PositionStore, type ControlPlane } from "../nats/index.js";
 import type { KernelDeps, ProbeEvent } from "./deps.js";
 import type { SourceBatch, SourceChange, SourceConnector, SourceContext } from "./source.js";
 import { sourceWork } from "./source-work.js";
@@ -23,6 +24,7 @@ let cp: ControlPlane;
 beforeAll(async () => {
   nc = await connect({ servers: process.env.NATS_URL ?? "nats://127.0.0.1:4222" });
   cp = await openControlPlane(nc, { cluster, replicas: 1, leaseTtl: 10_000, nodeTtl: 10_000 });
+  await ensureDlq(nc, cp.names, 1);
 });
 afterAll(async () => {
   await deleteClusterStreams(nc, cluster);
@@ -173,6 +175,31 @@ describe("sourceWork", () => {
     const c = control();
     await expect(sourceWork({ deps: deps("s4", 1, []), role: { kind: "stream" }, connector: src }).run(c.ctl)).rejects.toMatchObject({ code: "SOURCE_INVALID" });
     expect(src.closed).toBe(1);
+  });
+
+  it("dead-letters a change over the server's max_payload with its key, table and position, counts it, and goes on past it", async () => {
+    const limit = nc.info!.max_payload;
+    const big: SourceChange = { ...change(2), keyJson: '{"id":2}', json: `{"n":2,"blob":"${"x".repeat(limit)}"}` };
+    const src = new Scripted([{ changes: [change(1), big, change(3)], position: { n: 3 } }]);
+    const d = deps("s6", 1, []);
+    const c = control();
+    const run = sourceWork({ deps: d, role: { kind: "stream" }, connector: src }).run(c.ctl);
+    await eventually(() => src.commits.some((p) => p.n === 3), 5000, "the commit of position 3", 25);
+    c.stop();
+    await run;
+    expect(await streamMessages(cp.names.cdcStream("s6"))).toEqual(["00000001", "00000003"]);
+    expect((await new PositionStore(cp.positions, "reader").read<Pos>("s6"))?.position).toEqual({ n: 3 });
+    const jsm = await jetstreamManager(nc);
+    const m = await jsm.streams.getMessage(cp.names.dlqStream, { last_by_subj: cp.names.dlqSubject("s6", "stream") });
+    expect(m?.header.get("Tributary-Reason")).toBe("oversized");
+    expect(m?.header.get("Tributary-Original-Pos")).toBe("00000002");
+    expect(m?.header.get("Tributary-Orig-Tributary-Key")).toBe('{"id":2}');
+    expect(m?.header.get("Tributary-Orig-Tributary-Table")).toBe("app.t");
+    expect(m?.header.get("Tributary-Error")).toMatch(new RegExp(`^event of app\\.t at position 00000002 is \\d+ bytes, over the NATS max_payload of ${limit} bytes`));
+    // the summary, not the row: the row stays in the source
+    expect(m?.json()).toMatchObject({ reason: "oversized", limit, schema: "app", table: "t", op: "c", pos: "00000002", key: { id: 2 } });
+    expect(m!.data.length).toBeLessThan(1000);
+    expect((await d.metrics.registry.getSingleMetric("tributary_events_oversized_total")!.get()).values).toEqual([{ labels: { stream: "s6", actor: "stream" }, value: 1 }]);
   });
 
   it("fails FENCED when another owner took the position", async () => {

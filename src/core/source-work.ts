@@ -7,7 +7,9 @@
  * 2. make sure the output stream exists and open the gap-free publisher at its tail;
  * 3. pull batches from the source and publish them in order (events at or before the
  *    tail are skipped: a restart never re-appends), recording a boundary (published count,
- *    position) per batch position; the publisher's window is the flow control;
+ *    position) per batch position; the publisher's window is the flow control; a change
+ *    larger than NATS max_payload goes to the DLQ with its key, table and position (not
+ *    its data: the row can be read again) before the batch's position can be checkpointed;
  * 4. checkpoint the newest fully-acknowledged boundary, debounced by time and count (also
  *    from a ticker while the source is idle, which also surfaces publisher failures), and
  *    only then tell the source it is durable (`commit`: PostgreSQL acknowledges its LSN);
@@ -16,11 +18,11 @@
  *    abort (ownership lost): stop at once and write nothing; failure: surface the first.
  */
 import { toTributaryError, type ErrorCode } from "../base/index.js";
-import { ensureJetStream, positionKey, type ActorRef } from "../nats/index.js";
+import { ensureJetStream, positionKey, sendToDlq, type ActorRef } from "../nats/index.js";
 import { Checkpointer } from "./checkpointer.js";
 import type { KernelDeps } from "./deps.js";
-import { EventPublisher } from "./event-publisher.js";
-import type { SourceBatch, SourceConnector } from "./source.js";
+import { EventPublisher, Oversized } from "./event-publisher.js";
+import type { SourceBatch, SourceChange, SourceConnector } from "./source.js";
 import { FailLatch, type Work, type WorkControl } from "./work.js";
 
 /** Which kind of writer runs: a stream's reader, or one of its transformers. */
@@ -104,6 +106,25 @@ class SubjectCache {
   }
 }
 
+/** The largest key a dead letter of an oversized change carries whole (a longer one is cut). */
+const DLQ_KEY_CHARS = 16_384;
+
+/**
+ * Dead-letters a change larger than the server's max_payload: its key, table, op and
+ * position (the row itself stays in the source), and counts it.
+ */
+async function deadLetterOversized(d: KernelDeps, out: Output, subject: string, c: SourceChange, o: Oversized): Promise<void> {
+  const stream = d.stream.id;
+  const key = o.keyJson.length > DLQ_KEY_CHARS ? `${o.keyJson.slice(0, DLQ_KEY_CHARS)}...` : o.keyJson;
+  const error = `event of ${c.schema}.${c.table} at position ${c.pos} is ${o.size} bytes, over the NATS max_payload of ${o.limit} bytes; not published (the row can be read again from the source)`;
+  d.log.warn({ table: `${c.schema}.${c.table}`, key, pos: c.pos, size: o.size, limit: o.limit }, "oversized event sent to the DLQ");
+  const summary = { reason: "oversized", size: o.size, limit: o.limit, schema: c.schema, table: c.table, op: c.op, pos: c.pos, key: o.keyJson.length > DLQ_KEY_CHARS ? key : (JSON.parse(o.keyJson) as unknown) };
+  const headers: Record<string, string> = { "Tributary-Op": c.op, "Tributary-Table": `${c.schema}.${c.table}`, "Tributary-Key": key.length > 512 ? `${key.slice(0, 509)}...` : key, "Tributary-Pos": c.pos, ...c.headers };
+  await sendToDlq(d.nc, d.names, { stream, actor: out.actor, error, reason: "oversized", subject, pos: c.pos, headers, data: Buffer.from(JSON.stringify(summary)) });
+  d.metrics.eventsOversized.inc({ stream, actor: out.actor });
+  d.metrics.dlq.inc({ stream, actor: out.actor });
+}
+
 /** The Work that runs `o.connector` on the kernel (see the module comment). */
 export function sourceWork<P>(o: SourceWorkOptions<P>): Work {
   return { run: (ctl) => runSource(o, ctl) };
@@ -173,9 +194,12 @@ async function runSource<P>(o: SourceWorkOptions<P>, ctl: WorkControl): Promise<
       let n = 0;
       for (let i = 0; i < changes.length; i++) {
         const c = changes[i]!;
-        const sent = p.publishChange(subjects.get(c.schema, c.table), c);
+        const subject = subjects.get(c.schema, c.table);
+        const sent = p.publishChange(subject, c);
         // a promise only when the publish window is full: that wait is the flow control
-        if (sent === true || (sent !== false && (await sent))) n++;
+        if (sent === true) n++;
+        else if (sent instanceof Oversized) await deadLetterOversized(d, out, subject, c, sent);
+        else if (sent !== false && (await sent)) n++;
       }
       if (read && n) read.inc(n);
       if (changes.length) await nextTurn();

@@ -8,6 +8,7 @@ export class Metrics {
   readonly eventsApplied: Counter<"stream" | "actor">;
   readonly eventsDropped: Counter<"stream" | "actor" | "reason">;
   readonly dlq: Counter<"stream" | "actor">;
+  readonly eventsOversized: Counter<"stream" | "actor">;
   readonly errors: Counter<"stream" | "actor">;
   readonly lagSeconds: Gauge<"stream" | "actor">;
   readonly batchSeconds: Histogram<"stream" | "actor">;
@@ -24,6 +25,7 @@ export class Metrics {
     this.eventsApplied = new Counter({ name: "tributary_events_applied_total", help: "Events applied to a sink target (committed)", labelNames: ["stream", "actor"], registers: r });
     this.eventsDropped = new Counter({ name: "tributary_events_dropped_total", help: "Events dropped on purpose (filter, stale epoch, already applied)", labelNames: ["stream", "actor", "reason"], registers: r });
     this.dlq = new Counter({ name: "tributary_dlq_total", help: "Events sent to the dead-letter queue", labelNames: ["stream", "actor"], registers: r });
+    this.eventsOversized = new Counter({ name: "tributary_events_oversized_total", help: "Events larger than the NATS max_payload, sent to the dead-letter queue instead of being published", labelNames: ["stream", "actor"], registers: r });
     this.errors = new Counter({ name: "tributary_errors_total", help: "Work errors (each followed by a retry or a stop)", labelNames: ["stream", "actor"], registers: r });
     this.lagSeconds = new Gauge({ name: "tributary_lag_seconds", help: "Now minus the source commit time of the last event handled", labelNames: ["stream", "actor"], registers: r });
     this.batchSeconds = new Histogram({ name: "tributary_sink_batch_seconds", help: "Time to apply one sink batch (one transaction)", labelNames: ["stream", "actor"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: r });

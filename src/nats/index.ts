@@ -12,4 +12,4 @@ export { PositionStore, type FencedPosition, type PositionValue } from "./positi
 export { ChainPublisher, type ChainPublisherOptions, type StreamTail } from "./chain-publisher.js";
 export { HeaderBlock, headerValue } from "./header-block.js";
 export { ensureJetStream, deleteJetStream, deleteClusterStreams, type JetStreamSpec } from "./data-plane.js";
-export { ensureDlq, sendToDlq, type DeadLetter } from "./dlq.js";
+export { ensureDlq, sendToDlq, type DeadLetter, type DeadLetterReason } from "./dlq.js";

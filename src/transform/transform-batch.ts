@@ -13,8 +13,8 @@ import type { CompiledTransformer } from "./jsonata-transformer.js";
 
 export type Outcome =
   | { kind: "drop" }
-  /** `limit`: the evaluation went over the transformer's time or depth limit */
-  | { kind: "dead"; message: string; limit?: true }
+  /** `reason` limit: the evaluation went over the transformer's time or depth limit */
+  | { kind: "dead"; message: string; reason: "transform" | "limit" | "unreadable" }
   | {
       kind: "emit";
       /** subject tokens and the Tributary-Table header */
@@ -47,12 +47,12 @@ async function transformOne(fn: CompiledTransformer, data: Uint8Array): Promise<
   try {
     ev = JSON.parse(dec.decode(data)) as Envelope;
   } catch (err) {
-    return { outcome: { kind: "dead", message: `unreadable event (not JSON): ${(err as Error).message}` } };
+    return { outcome: { kind: "dead", reason: "unreadable", message: `unreadable event (not JSON): ${(err as Error).message}` } };
   }
   const tsMs = typeof ev?.source?.ts_ms === "number" ? ev.source.ts_ms : undefined;
-  if (ev === null || typeof ev !== "object" || Array.isArray(ev)) return { outcome: { kind: "dead", message: "unreadable event (not a JSON object)" }, tsMs };
+  if (ev === null || typeof ev !== "object" || Array.isArray(ev)) return { outcome: { kind: "dead", reason: "unreadable", message: "unreadable event (not a JSON object)" }, tsMs };
   const r = await fn.apply(ev);
-  if (r.kind === "error") return { outcome: r.limit ? { kind: "dead", message: r.message, limit: true } : { kind: "dead", message: r.message }, tsMs };
+  if (r.kind === "error") return { outcome: { kind: "dead", reason: r.limit ? "limit" : "transform", message: r.message }, tsMs };
   if (r.kind === "drop") return { outcome: { kind: "drop" }, tsMs };
   const out = r.value as Envelope;
   // the input itself (identity, or a filter that let it through): its bytes are the output

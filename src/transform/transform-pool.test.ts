@@ -37,12 +37,12 @@ describe("transform batches (main thread and transform threads)", () => {
     expect(r.items.map((o) => o.kind)).toEqual(["emit", "drop", "dead", "emit", "emit", "dead", "dead", "emit"]);
     // kept as is: no JSON (the input's bytes are published), headers from the input
     expect(r.items[0]).toEqual({ kind: "emit", schema: "public", table: "orders", op: "c", keyJson: '{"id":1}', json: null });
-    expect(r.items[2]).toEqual({ kind: "dead", message: expect.stringContaining("no 3s") });
+    expect(r.items[2]).toEqual({ kind: "dead", reason: "transform", message: expect.stringContaining("no 3s") });
     const masked = r.items[3]!;
     expect(masked.kind === "emit" && JSON.parse(masked.json!).after).toEqual({ id: 4, note: "***", big: "9007199254740993" });
     expect(r.items[4]).toMatchObject({ kind: "emit", table: "archive", keyJson: '{"k":5}' });
-    expect(r.items[5]).toEqual({ kind: "dead", message: expect.stringMatching(/^unreadable event \(not JSON\)/) });
-    expect(r.items[6]).toEqual({ kind: "dead", message: "unreadable event (not a JSON object)" });
+    expect(r.items[5]).toEqual({ kind: "dead", reason: "unreadable", message: expect.stringMatching(/^unreadable event \(not JSON\)/) });
+    expect(r.items[6]).toEqual({ kind: "dead", reason: "unreadable", message: "unreadable event (not a JSON object)" });
     expect(r.lastTs).toBe(1006);
   });
 

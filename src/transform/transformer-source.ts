@@ -27,7 +27,7 @@ import type { Logger } from "pino";
 import { StreamReader, type ConsumedMsg, type KernelSettings, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type StreamIdentity } from "../core/index.js";
 import type { Metrics } from "../metrics/index.js";
 import { TributaryError } from "../base/index.js";
-import { ensureJetStream, sendToDlq, type Names } from "../nats/index.js";
+import { ensureJetStream, sendToDlq, type DeadLetterReason, type Names } from "../nats/index.js";
 import { compileTransformer, type EvalLimits } from "./jsonata-transformer.js";
 import type { TransformerSpec } from "./schema.js";
 import { transformBatch, type BatchOutcome, type Outcome } from "./transform-batch.js";
@@ -101,7 +101,7 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
         d.log.warn({ err, transformer: t.name }, "transform thread terminated: an evaluation ran past its time limit");
         if (++runaways >= t.failAfter) throw overLimits(runaways, err.message);
         const head = err.index > 0 ? await inThread(p, datas.slice(0, err.index)) : { items: [] };
-        const dead: Outcome = { kind: "dead", message: err.message, limit: true };
+        const dead: Outcome = { kind: "dead", reason: "limit", message: err.message };
         const rest = err.index + 1 < datas.length ? await inThread(p, datas.slice(err.index + 1)) : { items: [] };
         return { items: [...head.items, dead, ...rest.items], lastTs: rest.lastTs ?? head.lastTs };
       }
@@ -140,8 +140,8 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
           const m = batch[i]!;
           const o = res.items[i]!;
           if (o.kind === "dead") {
-            await this.dlq(m, o.message);
-            if (!o.limit) streak = 0;
+            await this.dlq(m, o.message, o.reason);
+            if (o.reason !== "limit") streak = 0;
             else {
               suspect = true;
               if (++streak >= t.failAfter) throw overLimits(streak, o.message);
@@ -169,11 +169,11 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
     await this.reader?.close();
   }
 
-  private async dlq(m: ConsumedMsg, error: string): Promise<void> {
+  private async dlq(m: ConsumedMsg, error: string, reason: DeadLetterReason): Promise<void> {
     const actor = `transformer-${this.t.name}`;
     const stream = this.d.stream.id;
-    this.d.log.warn({ seq: m.seq, subject: m.subject, error }, "event sent to the DLQ");
+    this.d.log.warn({ seq: m.seq, subject: m.subject, error, reason }, "event sent to the DLQ");
     this.d.metrics.dlq.inc({ stream, actor });
-    await sendToDlq(this.d.nc, this.d.names, { stream, actor, error, subject: m.subject, seq: m.seq, headers: m.headers, data: m.data });
+    await sendToDlq(this.d.nc, this.d.names, { stream, actor, error, reason, subject: m.subject, seq: m.seq, headers: m.headers, data: m.data });
   }
 }
