@@ -82,6 +82,12 @@ describe("transform batches (main thread and transform threads)", () => {
     expect(again.items.map((o) => o.kind)).toEqual(["emit", "emit"]);
   });
 
+  it("stops deep recursion at the largest depth limit in a thread too (before the thread's JavaScript stack)", async () => {
+    pool = new TransformPool(1, 1);
+    const r = await pool.run("deep", "($f := function($x){ 1 + $f($x) }; $f(1))", [event(1, "c")], { timeMs: 10_000, depth: 2000 });
+    expect(r.items[0]).toEqual({ kind: "dead", reason: "limit", message: expect.stringContaining("depth limit of 2000") });
+  });
+
   it("starts another thread only when the running ones are busy", async () => {
     pool = new TransformPool(2, 1);
     for (let i = 0; i < 5; i++) await pool.run("t", "$", [event(i, "c")]);
