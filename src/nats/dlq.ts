@@ -54,5 +54,17 @@ export async function sendToDlq(nc: NatsConnection, names: Names, d: DeadLetter)
   h["Tributary-Actor"] = d.actor;
   // a replay after a restart publishes the same id: JetStream's duplicate window drops it
   const id = d.seq !== undefined ? String(d.seq) : `pos:${d.pos}`;
-  await js.publish(names.dlqSubject(d.stream, d.actor), d.data, { headers: buildHeaders(h), msgID: `dlq:${d.stream}:${d.actor}:${id}` });
+  let data = d.data;
+  // an input just under max_payload plus the dead letter's headers would be refused, and the
+  // actor would retry it forever: such a dead letter goes without its payload, saying so
+  const limit = nc.info?.max_payload;
+  if (limit !== undefined && data.length + 8192 > limit) {
+    let size = data.length + 64 + id.length + d.stream.length + d.actor.length; // framing and Nats-Msg-Id
+    for (const k in h) size += Buffer.byteLength(`${k}: ${h[k]}\r\n`);
+    if (size > limit) {
+      h["Tributary-Data-Omitted"] = `${data.length} bytes: with the dead letter's headers over the NATS max_payload of ${limit} bytes`;
+      data = new Uint8Array(0);
+    }
+  }
+  await js.publish(names.dlqSubject(d.stream, d.actor), data, { headers: buildHeaders(h), msgID: `dlq:${d.stream}:${d.actor}:${id}` });
 }
