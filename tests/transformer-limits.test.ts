@@ -3,7 +3,8 @@
 // and two healthy streams: each event of the runaway one is stopped at its time limit and
 // dead-lettered with the reason, three in a row fail that transformer's actor with a
 // non-retryable error naming it, and meanwhile both nodes answer /healthz and the healthy
-// streams keep flowing.
+// streams keep flowing. A transformer whose every other event runs away only dead-letters
+// those: its events over the limit are never consecutive, so it keeps running.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -49,6 +50,11 @@ beforeAll(async () => {
       source: { type: "generator", rate: 20, keys: 5 },
       transformers: [{ name: "spin", jsonata: "($f := function($x){ $f($x) }; $f(1))", timeLimit: "200ms", failAfter: 3 }],
     }),
+    parseStreamSpec({
+      id: "every2nd",
+      source: { type: "generator", rate: 4, keys: 5 },
+      transformers: [{ name: "half", jsonata: "after.seq % 2 = 0 ? ($f := function($x){ $f($x) }; $f(1)) : $", timeLimit: "20ms", failAfter: 2 }],
+    }),
     ...["ok1", "ok2"].map((id) => parseStreamSpec({ id, source: { type: "generator", rate: 20, keys: 5 }, transformers: [{ name: "copy", jsonata: "$" }] })),
   ]);
 });
@@ -85,7 +91,7 @@ describe("bounded transformer evaluation", () => {
     // both nodes answer, and every other actor (the runaway stream's reader included) is fine
     for (const n of nodes) expect(await healthz(n)).toBe(200);
     const others = (await actors()).filter((a) => a.id !== "transformer.runaway.spin");
-    expect(others.map((a) => a.id).sort()).toEqual(["stream.ok1", "stream.ok2", "stream.runaway", "transformer.ok1.copy", "transformer.ok2.copy"]);
+    expect(others.map((a) => a.id).sort()).toEqual(["stream.every2nd", "stream.ok1", "stream.ok2", "stream.runaway", "transformer.every2nd.half", "transformer.ok1.copy", "transformer.ok2.copy"]);
     expect(others.filter((a) => a.lastError !== null)).toEqual([]);
 
     // the healthy streams keep flowing through their transformers after the failure
@@ -100,5 +106,18 @@ describe("bounded transformer evaluation", () => {
     );
     for (const n of nodes) expect(await healthz(n)).toBe(200);
     expect(nodes.every((n) => n.running)).toBe(true);
+
+    // every other event over the limit: dead letters and outputs alternate, the actor runs on
+    const half = await eventually(
+      async () => {
+        const dead = (await jsm.streams.info(`${cluster}_DLQ`, { subjects_filter: `${cluster}.dlq.every2nd.transformer-half` })).state.subjects?.[`${cluster}.dlq.every2nd.transformer-half`] ?? 0;
+        const out = (await streamState(nc, `${cluster}_XF_every2nd_half`))?.messages ?? 0;
+        return dead >= 6 && out >= 6 ? { dead, out } : null;
+      },
+      60_000,
+      "dead letters and outputs of the every-other-event transformer",
+    );
+    expect(Math.abs(half.dead - half.out)).toBeLessThanOrEqual(4);
+    expect((await actors()).find((a) => a.id === "transformer.every2nd.half")?.lastError).toBeNull();
   });
 });
