@@ -149,7 +149,9 @@ export const configSchema = z
           .max(64)
           .default(1)
           .describe("Threads that evaluate transformers (JSON parsing and JSONata) beside the node's main thread; 0: evaluate on the main thread. Started on first use"),
-        minBatch: z.number().int().min(1).default(16).describe("Smallest batch of events handed to a transform thread; smaller batches are cheaper to evaluate in place"),
+        minBatch: z.number().int().min(1).default(16).describe(
+          "Smallest batch of events handed to a transform thread; smaller batches are cheaper to evaluate in place. 1: every evaluation runs in a thread, under its watchdog (ADR 0011), for expressions that are not trusted",
+        ),
       })
       .strict()
       .default({})
