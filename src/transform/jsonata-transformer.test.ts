@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { compileTransformer } from "./jsonata-transformer.js";
+import { compileTransformer, mayBlock } from "./jsonata-transformer.js";
 import { TributaryError } from "../base/index.js";
 
 const ev = {
@@ -42,6 +42,15 @@ describe("JSONata transformer", () => {
     // a recursion that ends within the limit is fine
     const r = await compileTransformer("fact", '($f := function($n){ $n <= 1 ? 1 : $n * $f($n - 1) }; $merge([$, {"n": $f(10)}]))').apply(ev);
     expect(r.kind === "emit" && r.value.n).toBe(3628800);
+  });
+  it("knows which expressions can block inside one step (a regular expression, $eval)", () => {
+    expect(mayBlock("$contains(after.note, /^(a+)+$/) ? $ : undefined")).toBe(true);
+    expect(mayBlock('$merge([$, {"n": $replace(after.note, /x/, "y")}])')).toBe(true);
+    expect(mayBlock('$eval("1 + 1") ? $ : undefined')).toBe(true);
+    expect(mayBlock('$merge([$, {"after": $merge([after, {"email": "***"}])}])')).toBe(false);
+    expect(mayBlock('$contains(after.note, "a+") ? $ : undefined')).toBe(false);
+    expect(mayBlock("($f := function($x){ $f($x) }; $f(1))")).toBe(false);
+    expect(mayBlock("$merge([$, {")).toBe(false);
   });
   it("drops events when the result is undefined or false (filter)", async () => {
     const t = compileTransformer("big", 'op != "d" and $number(after.amount) > 200 ? $ : undefined');

@@ -32,6 +32,31 @@ export interface CompiledTransformer {
 /** jsonata's guardrail codes: D1011 evaluation too deep, D1012 evaluation too long. */
 const LIMIT_CODES: Record<string, string> = { D1011: "depth", D1012: "time" };
 
+/**
+ * True when `expr` can block inside one evaluation step, where JSONata's limits are not
+ * checked: it has a regular expression (a catastrophic one backtracks for ever inside one
+ * `$match`/`$contains`/`$replace`/`$split` call) or calls `$eval` (which can build one).
+ * Such a transformer is evaluated in a transform thread from the start, under the watchdog
+ * (ADR 0011). False for an expression that does not compile.
+ */
+export function mayBlock(expr: string): boolean {
+  let ast: unknown;
+  try {
+    ast = jsonata(expr).ast();
+  } catch {
+    return false;
+  }
+  const seen = new Set<object>();
+  const visit = (n: unknown): boolean => {
+    if (typeof n !== "object" || n === null || n instanceof RegExp || seen.has(n)) return false;
+    seen.add(n);
+    const node = n as { type?: unknown; value?: unknown };
+    if (node.type === "regex" || (node.type === "variable" && node.value === "eval")) return true;
+    return Object.values(n).some(visit);
+  };
+  return visit(ast);
+}
+
 /** Compiles an expression; CONFIG_INVALID naming the transformer on a syntax error. */
 export function compileTransformer(name: string, expr: string, limits: EvalLimits = DEFAULT_LIMITS): CompiledTransformer {
   let compiled: jsonata.Expression;

@@ -14,9 +14,10 @@
  * Bounds (ADR 0011): every event is evaluated within the transformer's time and depth
  * limits; an event over one is dead-lettered with the reason, and `failAfter` such events
  * in a row fail the actor with a non-retryable error naming the transformer (its node and
- * other actors carry on). After the first one, every batch of the transformer goes to a
- * transform thread, where the pool's watchdog can stop what JSONata's limits cannot (the
- * event it stopped is dead-lettered and the rest of its batch evaluated again).
+ * other actors carry on). After the first one — and from the start for an expression with a
+ * regular expression or `$eval` — every batch of the transformer goes to a transform
+ * thread, where the pool's watchdog can stop what JSONata's limits cannot (the event it
+ * stopped is dead-lettered and the rest of its batch evaluated again).
  *
  * Speed (docs/performance.md): an output that is the input object itself (identity, or a
  * filter that kept it) is published with the input's bytes, not encoded again; metrics and
@@ -28,7 +29,7 @@ import { StreamReader, type ConsumedMsg, type KernelSettings, type SourceBatch, 
 import type { Metrics } from "../metrics/index.js";
 import { TributaryError } from "../base/index.js";
 import { ensureJetStream, sendToDlq, type DeadLetterReason, type Names } from "../nats/index.js";
-import { compileTransformer, type EvalLimits } from "./jsonata-transformer.js";
+import { compileTransformer, mayBlock, type EvalLimits } from "./jsonata-transformer.js";
 import type { TransformerSpec } from "./schema.js";
 import { transformBatch, type BatchOutcome, type Outcome } from "./transform-batch.js";
 import { RunawayEvaluation, type TransformPool } from "./transform-pool.js";
@@ -79,8 +80,9 @@ export class TransformerSource implements SourceConnector<SeqPosition> {
     const limits: EvalLimits = { timeMs: t.timeLimit, depth: t.depthLimit };
     const fn = compileTransformer(t.name, t.jsonata, limits);
     const pool = d.pool;
-    // an event went over a limit: evaluate in a thread from now on (the watchdog's reach)
-    let suspect = false;
+    // it can block where JSONata's limits do not reach, or an event went over a limit:
+    // evaluate in a thread (the watchdog's reach)
+    let suspect = mayBlock(t.jsonata);
     const cdc = names.cdcStream(stream);
     await ensureJetStream(d.nc, { name: cdc, subjects: [names.cdcFilter(stream)], maxAgeMs: d.stream.maxAge, replicas: d.settings.replicas });
     // everything up to the last output's source sequence is handled (outputs are a gap-free prefix)
