@@ -12,7 +12,7 @@
  * (none when the source encoded them already), and the header block written as one string
  * (docs/performance.md).
  */
-import type { MsgHdrs, NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { ChainPublisher, HeaderBlock, headerValue } from "../nats/index.js";
 import type { SourceChange } from "./source.js";
 
