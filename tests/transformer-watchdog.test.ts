@@ -3,18 +3,23 @@
 // regular expression is evaluated in a transform thread from the first (small) batch, so
 // the thread's watchdog terminates the runaway evaluation, the event is dead-lettered with
 // the reason, the other events are evaluated again and published, and the node (this test
-// process) never stops answering.
+// process) never stops answering. When the watchdog has to stop `failAfter` events in a row,
+// the transformer fails (non-retryable), not the node.
 import { describe, it, expect, afterAll } from "vitest";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { assertBuilt, cleanupCluster, eventually, natsConnect, startTestNode, streamState, uniqueCluster } from "./support/index.js";
 import type { RunningNode } from "../src/node/index.js";
 
 const cluster = uniqueCluster("wd");
+const cluster2 = uniqueCluster("wd");
 let node: RunningNode | undefined;
+let node2: RunningNode | undefined;
 
 afterAll(async () => {
   await node?.shutdown("test end");
+  await node2?.shutdown("test end");
   await cleanupCluster(cluster);
+  await cleanupCluster(cluster2);
 });
 
 describe("transform thread watchdog", () => {
@@ -66,5 +71,20 @@ describe("transform thread watchdog", () => {
     } finally {
       await nc.close();
     }
+  });
+
+  it("fails the transformer, not the node, when the watchdog has to stop failAfter events in a row", async () => {
+    node2 = await startTestNode(cluster2, [
+      {
+        id: "re",
+        source: { type: "generator", rate: 2, keys: 5 },
+        transformers: [{ name: "stuck", jsonata: '$contains($substring(after.payload, 0, 30) & "!", /^(x+)+$/) ? $ : undefined', timeLimit: "20ms", failAfter: 2 }],
+      },
+    ]);
+    const failed = await eventually(() => node2!.supervisor.actors().find((a) => a.id === "transformer.re.stuck" && a.lastError !== null) ?? null, 90_000, "the transformer to fail");
+    expect(failed.lastError).toMatch(/^transformer stuck of stream re: 2 consecutive events went over its evaluation limits .* Last: transformer stuck: evaluation ran for over \d+ ms without stopping at its time limit; its transform thread was terminated/);
+    expect(failed.state).toMatch(/failed/);
+    expect((await node2.admin.inject({ method: "GET", url: "/healthz" })).statusCode).toBe(200);
+    expect(node2.supervisor.actors().find((a) => a.id === "stream.re")?.lastError ?? null).toBeNull();
   });
 });
