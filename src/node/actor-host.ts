@@ -18,6 +18,8 @@ export interface ActorHostOptions {
   spec: StreamSpec;
   leases: LeaseStore;
   leaseTtlMs: number;
+  /** how long a graceful stop may take before the work is aborted (leases.drainTimeout) @default 30000 */
+  drainTimeoutMs?: number;
   log: Logger;
   /** builds the work for a granted lease */
   work: WorkFactory;
@@ -83,7 +85,7 @@ export class ActorHost implements SupervisedHost {
       },
       delays: retryDelays(o.random),
     });
-    this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs } });
+    this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs, ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}) } });
     let last = "";
     let lastErrorAt: string | null = null;
     let lastError: string | null = null;

@@ -147,6 +147,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       spec,
       leases,
       leaseTtlMs: cfg.leases.ttl,
+      drainTimeoutMs: cfg.leases.drainTimeout,
       log: alog,
       onError: () => metrics.errors.inc({ stream: spec.id, actor: actorId(ref) }),
       work: (lease) => workFor(ref, spec, lease, alog),
