@@ -1,7 +1,8 @@
 /**
- * How an actor's failures reach the log (at warn, with the error), and the node's retry delays: the machine decides when an actor retries, the node provides how
- * long it waits — with jitter, so the actors of many streams that failed together (one
- * database down) do not retry in lockstep. Driven with fake timers through a real ActorHost.
+ * How an actor's failures reach the log (at warn, with the error), and the node's retry
+ * delays: the machine decides when an actor retries, the node provides how long it waits —
+ * with jitter, so the actors of many streams that failed together (one database down) do
+ * not retry in lockstep. Driven with fake timers through a real ActorHost.
  */
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
