@@ -1,5 +1,6 @@
 // Leases survive hiccups, not partitions (issue 10, item 7), against a PRIVATE nats-server
-// frozen with SIGSTOP: a freeze shorter than the self-fence deadline (but longer than a
+// frozen with SIGSTOP: a renew during a freeze is a retryable timeout, and the write it left
+// behind is recognised as ours after the thaw; a freeze shorter than the self-fence deadline (but longer than a
 // request timeout, so renews really fail) keeps the lease where it was — same owner, same
 // epoch, nobody else acquires; a freeze longer than the deadline makes the owner fence
 // itself before anyone else can take the lease (its stop time < the other's acquire time,
@@ -12,7 +13,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { SELF_FENCED } from "../actors/leased-actor.machine.js";
 import type { ActorInfo } from "../src/admin/index.js";
 import type { RunningNode } from "../src/node/index.js";
-import { LeaseStore, type Lease, type LeaseValue } from "../src/nats/index.js";
+import { LeaseStore, openControlPlane, type Lease, type LeaseValue } from "../src/nats/index.js";
 import { eventually, natsConnect, sleep, startNatsServer, startTestNode, uniqueCluster, type NatsServerProc } from "./support/index.js";
 
 const ID = "h";
@@ -76,6 +77,25 @@ async function nextRenew(kv: KV): Promise<number> {
 }
 
 describe("leases across a frozen NATS server", () => {
+  it("a renew against a frozen server times out as NATS_UNAVAILABLE (retryable); after the thaw the chain goes on from the write that landed late", async () => {
+    const cluster = uniqueCluster("renew");
+    const nc = await natsConnect(nats.url());
+    cleanups.push(() => nc.close());
+    const kv = (await openControlPlane(nc, { cluster, replicas: 1, leaseTtl: 60_000, nodeTtl: 60_000 })).leases;
+    const store = new LeaseStore(kv, "n1");
+    const lease = await store.acquire(ACTOR);
+    nats.freeze();
+    const err = await store.renew(lease).catch((e: unknown) => e);
+    nats.thaw();
+    expect(err).toMatchObject({ code: "NATS_UNAVAILABLE", retryable: true });
+    // the timed-out update is applied once the server runs again: the key moved past our revision
+    await eventually(async () => (await kv.get(ACTOR))!.revision > lease.revision, 10_000, "the late write to land");
+    const next = await store.renew(lease);
+    expect(next.epoch).toBe(lease.epoch);
+    expect(next.revision).toBe((await kv.get(ACTOR))!.revision);
+    expect((await kv.get(ACTOR))!.json<LeaseValue>()).toMatchObject({ node: "n1", epoch: lease.epoch });
+  });
+
   it("a freeze shorter than the self-fence deadline: renews fail and are retried, the lease stays (same owner, same epoch, nobody else acquires)", async () => {
     // TTL 20 s: renew every 6.7 s, self-fence at 18 s after a confirmation; a request times out after 5 s
     const { node, lines, leasesKv } = await nodeWith(uniqueCluster("hiccup"), { ttl: "20s", nodeTtl: "60s" });
