@@ -1,11 +1,11 @@
 // Leases survive hiccups, not partitions (issue 10, item 7), against a PRIVATE nats-server
 // frozen with SIGSTOP: a renew during a freeze is a retryable timeout, and the write it left
-// behind is recognised as ours after the thaw; a freeze shorter than the self-fence deadline (but longer than a
-// request timeout, so renews really fail) keeps the lease where it was — same owner, same
-// epoch, nobody else acquires; a freeze longer than the deadline makes the owner fence
-// itself before anyone else can take the lease (its stop time < the other's acquire time,
-// as the server recorded it). The "other" is an independent contender with its own
-// connection, polling for the lease throughout.
+// behind is recognised as ours after the thaw; a freeze shorter than the self-fence deadline
+// (but longer than a request timeout, so renews really fail) keeps the lease where it was —
+// same owner, same epoch, nobody else acquires; a freeze longer than the deadline makes the
+// owner fence itself before anyone else can take the lease (its stop time < the other's
+// acquire time, as the server recorded it). The "other" is an independent contender with
+// its own connection, polling for the lease throughout.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { Kvm, type KV } from "@nats-io/kv";
