@@ -15,6 +15,7 @@ import {
   leasesAndPosition,
   NATS_URL,
   NodeProc,
+  startNatsServer,
   startStalledTarget,
   startTestNode,
   uniqueCluster,
@@ -140,5 +141,28 @@ describe("an actor stuck retrying stops when told", () => {
       .map((l) => JSON.parse(l) as { level: number; actor?: string; lastError?: string; err?: { message?: string } })
       .find((l) => l.actor === SINK && l.level === 40 && l.err?.message !== undefined && l.err.message === l.lastError);
     expect(cut?.err?.message).toBe(DRAIN_TIMED_OUT);
+  });
+
+  it("SIGTERM with its NATS server frozen: the node exits 0 rather than waiting for NATS (a kill would come at 30 s)", async () => {
+    assertBuilt();
+    const nats = await startNatsServer();
+    cleanups.push(async () => (nats.thaw(), nats.stop()));
+    const n = await NodeProc.create({
+      config: {
+        cluster: uniqueCluster("frozen"),
+        nats: { servers: [nats.url()] },
+        node: { id: "n-frozen" },
+        admin: { insecure: true },
+        leases: { ttl: "6s", nodeTtl: "6s", drainTimeout: "3s" },
+        streams: [{ id: "g", source: { type: "generator", rate: 5, keys: 2 } }],
+      },
+    });
+    n.start();
+    cleanups.push(() => n.kill9());
+    await n.waitReady({ actors: 1 });
+    nats.freeze();
+    // every NATS request now times out (5 s), and the connection's drain would wait for the
+    // server until the connection is found stale: about 35 s in all before the bound
+    expect(await n.term(30_000)).toBe(0);
   });
 });
