@@ -2,17 +2,22 @@
 // end a stuck actor — a sink whose target hangs, and whose connect then fails while it
 // drains — and release its lease, instead of retrying under the lease for ever. Observed
 // through the node's public surfaces: /v1/actors, the leases bucket, the process's exit,
-// and (in process) the node's log lines through a pino destination.
+// and (in process) the node's log lines through a pino destination. The transformer case
+// (the issue's own) mostly passed before too: its STOP usually lands while it backs off,
+// which released the lease already; the sink cases pin the STOP during the drain.
 import { afterEach, describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { DRAIN_TIMED_OUT } from "../actors/leased-actor.machine.js";
 import type { ActorInfo } from "../src/admin/index.js";
+import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { Names } from "../src/nats/index.js";
 import type { RunningNode } from "../src/node/index.js";
 import {
   assertBuilt,
   cleanupCluster,
   eventually,
   leasesAndPosition,
+  natsConnect,
   NATS_URL,
   NodeProc,
   startNatsServer,
@@ -164,5 +169,24 @@ describe("an actor stuck retrying stops when told", () => {
     // every NATS request now times out (5 s), and the connection's drain would wait for the
     // server until the connection is found stale: about 35 s in all before the bound
     expect(await n.term(30_000)).toBe(0);
+  });
+
+  it("pause: a transformer whose output stream refuses every message (it fails and retries under its lease) stops and releases its lease", async () => {
+    const cluster = uniqueCluster("stopxf");
+    cleanups.push(() => cleanupCluster(cluster));
+    // the transformer's output stream, made first, full after one message and refusing the rest
+    const names = new Names(cluster);
+    const nc = await natsConnect();
+    cleanups.push(() => nc.close());
+    await (await jetstreamManager(nc)).streams.add({ name: names.xfStream("x", "t"), subjects: [names.xfFilter("x", "t")], max_msgs: 1, discard: DiscardPolicy.New });
+    const node: RunningNode = await startTestNode(cluster, [{ id: "x", source: { type: "generator", rate: 20, keys: 2 }, transformers: [{ name: "t", jsonata: "$" }] }], { leases: { ttl: "4s", nodeTtl: "3s", drainTimeout: LONG_DRAIN } });
+    cleanups.push(() => node.shutdown("test end"));
+    const xf = async () => (await actorsAt(node.adminUrl)).find((a) => a.id === "transformer.x.t");
+    await eventually(async () => {
+      const a = await xf();
+      return a !== undefined && a.epoch !== null && a.lastError !== null;
+    }, 60_000, "the transformer refused by its output stream");
+    expect((await fetch(`${node.adminUrl}/v1/streams/x/pause`, { method: "POST" })).status).toBe(200);
+    await eventually(async () => (await actorsAt(node.adminUrl)).length === 0 && (await leasesAndPosition(cluster, "x")).leases.length === 0, 60_000, "the paused stream's actors stopped and their leases released");
   });
 });
