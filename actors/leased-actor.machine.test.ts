@@ -7,6 +7,7 @@ import {
   createLeasedActorMachine,
   DRAIN_TIMED_OUT,
   failureOf,
+  RELEASE_TIMED_OUT,
   SELF_FENCED,
   type ActorLease,
   type LeasedActorInput,
@@ -159,7 +160,7 @@ describe("leased actor machine: idle", () => {
     expect(value()).toBe("idle");
     expect(actor.getSnapshot().status).toBe("active");
     const { input: _input, ...rest } = context();
-    expect(rest).toEqual({ lease: null, attempt: 0, lastError: null, lastErrorAt: null, position: null, ready: false });
+    expect(rest).toEqual({ lease: null, attempt: 0, lastError: null, lastErrorAt: null, position: null, ready: false, stopRequested: false });
   });
 
   it("STOP before START finishes without touching the lease store", async () => {
@@ -567,6 +568,108 @@ describe("leased actor machine: stopping", () => {
     expect(value()).toBe("releasing");
     expect(h.drainRequests).toBe(0);
     expect(h.released).toEqual([{ epoch: 7, revision: 7, confirmedAt: 0 }]);
+  });
+});
+
+describe("leased actor machine: a STOP wins over every retry (issue 10, item 5)", () => {
+  it.each([
+    ["retryable", { message: "publish refused", retryable: true }],
+    ["non-retryable", { message: "table refused", retryable: false }],
+  ] as const)("a %s work failure while draining releases the lease and stops; the work never runs again", async (_kind, error) => {
+    const { h, advance, send, value, context, actor } = await startRunning();
+    h.drains = false;
+    await advance(1000);
+    await send({ type: "STOP" });
+    expect(value()).toEqual(running("waiting", { active: "draining" }));
+    expect(context().stopRequested).toBe(true);
+    await work(h, { type: "WORK.FAILED", error });
+    expect(value()).toBe("stopped");
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(h.released).toEqual([{ epoch: 7, revision: 7, confirmedAt: 0 }]);
+    expect(context()).toMatchObject({ lastError: error.message, lastErrorAt: wallAt(1000), attempt: 0, lease: null });
+    await advance(60_000);
+    expect(h.works).toHaveLength(1);
+  });
+
+  it("a failure while draining waits for the release like any stop, bounded by the release timeout", async () => {
+    const { h, send, value } = await startRunning();
+    h.drains = false;
+    h.release = never;
+    await send({ type: "STOP" });
+    await work(h, { type: "WORK.FAILED", error: { message: "e", retryable: true } });
+    expect(value()).toBe("releasing");
+  });
+
+  it("ownership lost by the work while draining stops without a release and without contending", async () => {
+    const { h, advance, send, value, context } = await startRunning();
+    h.drains = false;
+    await send({ type: "STOP" });
+    await work(h, { type: "WORK.FAILED", error: { message: "fenced", code: "FENCED" } });
+    expect(value()).toBe("stopped");
+    expect(context().lastError).toBe("fenced");
+    await advance(RETRY_ACQUIRE);
+    expect(h.acquired).toHaveLength(1);
+    expect(h.released).toEqual([]);
+  });
+
+  it("a lease lost while draining (renew refused) stops without contending again", async () => {
+    const { h, advance, send, value, context } = await startRunning();
+    h.drains = false;
+    h.renew = async () => Promise.reject({ message: "wrong last sequence", code: "LEASE_LOST" });
+    await send({ type: "STOP" });
+    await advance(RENEW_INTERVAL);
+    expect(value()).toBe("stopped");
+    expect(context().lastError).toBe("wrong last sequence");
+    expect(h.workEnds).toBe(1);
+    await advance(RETRY_ACQUIRE);
+    expect(h.acquired).toHaveLength(1);
+    expect(h.released).toEqual([]);
+  });
+
+  it("a self-fence while draining (renews hang past the deadline) stops without contending again", async () => {
+    const { h, advance, send, value, context } = await startRunning({ drainTimeoutMs: 60_000 });
+    h.drains = false;
+    h.renew = never;
+    await send({ type: "STOP" });
+    await advance(DEADLINE);
+    expect(value()).toBe("stopped");
+    expect(context().lastError).toBe(SELF_FENCED);
+    await advance(RETRY_ACQUIRE);
+    expect(h.acquired).toHaveLength(1);
+  });
+
+  it("a release that never answers ends in stopped after releaseTimeoutMs, saying so", async () => {
+    const { h, advance, send, value, context, actor } = await startRunning({ releaseTimeoutMs: 700 });
+    await advance(100);
+    h.release = never;
+    await send({ type: "STOP" });
+    expect(value()).toBe("releasing");
+    await advance(700 - 1);
+    expect(value()).toBe("releasing");
+    await advance(1);
+    expect(value()).toBe("stopped");
+    expect(actor.getSnapshot().status).toBe("done");
+    expect(context()).toMatchObject({ lastError: RELEASE_TIMED_OUT, lastErrorAt: wallAt(800), lease: null });
+    expect(RELEASE_TIMED_OUT).toMatch(/release not answered in time/);
+  });
+
+  it("the release timeout defaults to 5 s", async () => {
+    const { h, advance, send, value } = await startRunning();
+    h.release = never;
+    await send({ type: "STOP" });
+    await advance(5000 - 1);
+    expect(value()).toBe("releasing");
+    await advance(1);
+    expect(value()).toBe("stopped");
+  });
+
+  it("without a STOP a work failure still backs off and runs the work again", async () => {
+    const { h, advance, value, context } = await startRunning();
+    expect(context().stopRequested).toBe(false);
+    await work(h, { type: "WORK.FAILED", error: { message: "e", retryable: true } });
+    expect(value()).toEqual(running("waiting", "backoff"));
+    await advance(1000);
+    expect(h.works).toHaveLength(2);
   });
 });
 

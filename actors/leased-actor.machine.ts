@@ -1,7 +1,8 @@
 /**
  * The lifecycle every Tributary actor (stream reader, transformer, sink) shares: hold a
  * fenced lease, run the work only while the lease is provably valid, back off on errors,
- * hand off gracefully on STOP. The machine decides; the runtime provides the side effects
+ * hand off gracefully on STOP — and stop for good once told, whatever fails meanwhile
+ * (docs/adr/0014). The machine decides; the runtime provides the side effects
  * (`acquireLease`, `renewLease`, `releaseLease`, `work`) with `machine.provide(...)`, and
  * tests provide fakes and a SimulatedClock (docs/adr/0004).
  *
@@ -50,6 +51,8 @@ export interface LeasedActorInput {
   failedRetryMs?: number;
   /** how long a graceful stop may take before the lease is released anyway @default 30000 */
   drainTimeoutMs?: number;
+  /** how long the lease release (a CAS delete) may take before the actor stops anyway; the lease then ages out @default 5000 */
+  releaseTimeoutMs?: number;
 }
 
 /** Events the work sends to the machine. */
@@ -73,6 +76,11 @@ export interface LeasedActorContext<L extends ActorLease = ActorLease> {
   lastErrorAt: string | null;
   position: unknown;
   ready: boolean;
+  /**
+   * A STOP reached the running work: no later failure (of the work or of the lease) runs it
+   * again; the actor ends in `stopped`, releasing the lease if it still holds it.
+   */
+  stopRequested: boolean;
 }
 
 /** Share of the TTL kept as a safety margin: the work stops at `confirmedAt + 0.9 × TTL`. */
@@ -81,6 +89,7 @@ const SAFETY_FRACTION = 0.1;
 /** Messages of the errors the machine itself detects. */
 export const SELF_FENCED = "lease deadline passed without a confirmed renew (self-fenced)";
 export const DRAIN_TIMED_OUT = "graceful stop timed out; releasing the lease anyway";
+export const RELEASE_TIMED_OUT = "lease release not answered in time; stopped anyway (the lease ages out after its TTL)";
 
 /** Error codes after which we no longer own the actor (as opposed to errors to retry under the lease). */
 const OWNERSHIP_LOST: ReadonlySet<string | undefined> = new Set(["LEASE_LOST", "FENCED"]);
@@ -135,6 +144,7 @@ export function createLeasedActorMachine<L extends ActorLease>() {
       BACKOFF: ({ context }) => Math.min(context.input.backoffMaxMs, context.input.backoffBaseMs * 2 ** Math.min(context.attempt - 1, 16)),
       FAILED_RETRY: ({ context }) => context.input.failedRetryMs,
       DRAIN_TIMEOUT: ({ context }) => context.input.drainTimeoutMs,
+      RELEASE_TIMEOUT: ({ context }) => context.input.releaseTimeoutMs,
     },
     guards: {
       /** someone else holds the lease: contend quietly, it is not an error */
@@ -143,6 +153,8 @@ export function createLeasedActorMachine<L extends ActorLease>() {
       ownershipLost: (_, f: ActorFailure) => OWNERSHIP_LOST.has(f.code),
       /** retrying cannot help (bad config, refused table, CAS conflict) */
       nonRetryable: (_, f: ActorFailure) => f.retryable === false,
+      /** a STOP reached the work: failures end the actor instead of retrying */
+      stopRequested: ({ context }) => context.stopRequested,
     },
     actions: {
       recordError: assign(({ context }, f: ActorFailure) => ({
@@ -157,6 +169,7 @@ export function createLeasedActorMachine<L extends ActorLease>() {
       recordProgress: assign((_, p: { position: unknown }) => ({ position: p.position })),
       clearLease: assign({ lease: null, ready: false }),
       askWorkToDrain: sendTo("work", { type: "STOP" }),
+      rememberStop: assign({ stopRequested: true }),
     },
   }).createMachine({
     id: "actor",
@@ -166,6 +179,7 @@ export function createLeasedActorMachine<L extends ActorLease>() {
         backoffMaxMs: 30_000,
         failedRetryMs: 30_000,
         drainTimeoutMs: 30_000,
+        releaseTimeoutMs: 5000,
         ...input,
         now: input.now ?? (() => performance.now()),
         wallNow: input.wallNow ?? Date.now,
@@ -176,6 +190,7 @@ export function createLeasedActorMachine<L extends ActorLease>() {
       lastErrorAt: null,
       position: null,
       ready: false,
+      stopRequested: false,
     }),
     initial: "idle",
     states: {
@@ -242,12 +257,14 @@ export function createLeasedActorMachine<L extends ActorLease>() {
                   "WORK.PROGRESS": { actions: { type: "recordProgress", params: ({ event }) => ({ position: event.position }) } },
                   "WORK.FAILED": [
                     { guard: { type: "ownershipLost", params: reported }, target: "#actor.lost", actions: { type: "recordError", params: reported } },
+                    // failing while draining: the STOP wins over any retry
+                    { guard: "stopRequested", target: "#actor.releasing", actions: { type: "recordError", params: reported } },
                     { guard: { type: "nonRetryable", params: reported }, target: "failed", actions: [{ type: "recordError", params: reported }, "countFailure"] },
                     { target: "backoff", actions: [{ type: "recordError", params: reported }, "countFailure"] },
                   ],
                 },
                 states: {
-                  running: { on: { STOP: "draining" } },
+                  running: { on: { STOP: { target: "draining", actions: "rememberStop" } } },
                   draining: {
                     entry: "askWorkToDrain",
                     on: { "WORK.STOPPED": "#actor.releasing" },
@@ -263,8 +280,8 @@ export function createLeasedActorMachine<L extends ActorLease>() {
           },
         },
       },
-      /** ownership lost: the work was stopped on exit of `running`; contend again */
-      lost: { entry: "clearLease", after: { RETRY_ACQUIRE: "acquiring" }, on: { STOP: "stopped" } },
+      /** ownership lost: the work was stopped on exit of `running`; contend again, unless told to stop */
+      lost: { entry: "clearLease", always: { guard: "stopRequested", target: "stopped" }, after: { RETRY_ACQUIRE: "acquiring" }, on: { STOP: "stopped" } },
       releasing: {
         invoke: {
           src: "releaseLease",
@@ -272,6 +289,8 @@ export function createLeasedActorMachine<L extends ActorLease>() {
           onDone: { target: "stopped" },
           onError: { target: "stopped" },
         },
+        // a release that never answers (NATS gone) must not keep the actor, or a node's drain, waiting
+        after: { RELEASE_TIMEOUT: { target: "stopped", actions: { type: "recordError", params: { message: RELEASE_TIMED_OUT } } } },
       },
       stopped: { type: "final", entry: "clearLease" },
     },

@@ -5,8 +5,9 @@
 import { Counter, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FastifyInstance } from "fastify";
+import { TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
-import { buildAdmin, type ActorInfo, type AdminNode } from "./server.js";
+import { buildAdmin, MAX_BODY_BYTES, MAX_SPEC_BYTES, type ActorInfo, type AdminNode } from "./server.js";
 
 const genSpec = (id: string, extra: Record<string, unknown> = {}): StreamSpec => parseStreamSpec({ id, source: { type: "generator" }, ...extra });
 
@@ -53,6 +54,13 @@ class FakeNode implements AdminNode {
     this.streams.set(spec.id, spec);
     if (!had) return "created" as const;
     return JSON.stringify(had) === JSON.stringify(spec) ? ("unchanged" as const) : ("updated" as const);
+  }
+  /** as the streams store: refuses an id that exists */
+  async createStream(spec: StreamSpec) {
+    this.calls.push(["createStream", spec]);
+    if (this.streams.has(spec.id)) throw new TributaryError("CONFLICT", `stream "${spec.id}" already exists`);
+    this.streams.set(spec.id, spec);
+    return "created" as const;
   }
   async deleteStream(id: string, opts: { drop: boolean }) {
     this.calls.push(["deleteStream", id, opts]);
@@ -132,7 +140,7 @@ describe("/v1/streams", () => {
     const r = await app.inject({ method: "POST", url: "/v1/streams", payload: { id: "gen", source: { type: "generator", rate: 5 } } });
     expect(r.statusCode).toBe(201);
     expect(r.json()).toEqual({ id: "gen", result: "created" });
-    expect(node.calls).toEqual([["putStream", { ...genSpec("gen", { source: { type: "generator", rate: 5 } }), managedBy: "api" }]]);
+    expect(node.calls).toEqual([["createStream", { ...genSpec("gen", { source: { type: "generator", rate: 5 } }), managedBy: "api" }]]);
     expect(node.streams.get("gen")).toMatchObject({ maxAge: 7 * 86_400_000, paused: false, transformers: [], sinks: [] });
   });
 
@@ -158,8 +166,45 @@ describe("/v1/streams", () => {
     expect(node.calls).toEqual([]);
   });
 
-  it("PUT takes the id from the path, overriding any id in the body", async () => {
+  it("POST with the id of an existing stream is 409 CONFLICT and replaces nothing (issue 10)", async () => {
+    const before = node.streams.get("orders");
+    const r = await app.inject({ method: "POST", url: "/v1/streams", payload: { id: "orders", source: { type: "generator", rate: 77 } } });
+    expect(r.statusCode).toBe(409);
+    expect(r.json()).toEqual({ error: "CONFLICT", message: 'stream "orders" already exists' });
+    expect(node.streams.get("orders")).toBe(before);
+    expect(node.calls.map((c) => c[0])).toEqual(["createStream"]);
+  });
+
+  it("PUT with a body id other than the path's is 400 naming both, and reaches no node method (issue 10)", async () => {
     const r = await app.inject({ method: "PUT", url: "/v1/streams/orders", payload: { id: "other", source: { type: "generator", rate: 99 } } });
+    expect(r.statusCode).toBe(400);
+    expect(r.json<{ error: string; message: string }>()).toMatchObject({ error: "CONFIG_INVALID" });
+    expect(r.json<{ message: string }>().message).toMatch(/^stream spec in the request body: id: "other" differs from the path's "orders"/);
+    expect(node.calls).toEqual([]);
+    expect(node.streams.get("orders")?.source).toMatchObject({ rate: 10 });
+  });
+
+  it("a spec just under the body limit is 400 naming its size, never 500; a body over it is 413 (issue 10)", async () => {
+    const spec = (n: number) => JSON.stringify({ id: "big", source: { type: "generator" }, transformers: [{ name: "t", jsonata: `"${"x".repeat(n)}"` }] });
+    const under = spec(MAX_BODY_BYTES - 1000);
+    expect(Buffer.byteLength(under)).toBeLessThan(MAX_BODY_BYTES);
+    const r = await app.inject({ method: "POST", url: "/v1/streams", headers: { "content-type": "application/json" }, payload: under });
+    expect(r.statusCode).toBe(400);
+    expect(r.json<{ error: string; message: string }>().error).toBe("CONFIG_INVALID");
+    expect(r.json<{ message: string }>().message).toMatch(new RegExp(`stream big is \\d+ bytes as stored; a spec may be at most ${MAX_SPEC_BYTES} bytes`));
+    const put = await app.inject({ method: "PUT", url: "/v1/streams/big", headers: { "content-type": "application/json" }, payload: under });
+    expect(put.statusCode).toBe(400);
+    const over = await app.inject({ method: "POST", url: "/v1/streams", headers: { "content-type": "application/json" }, payload: spec(MAX_BODY_BYTES) });
+    expect(over.statusCode).toBe(413);
+    expect(over.json()).toEqual({ error: "TOO_LARGE", message: `request body over ${MAX_BODY_BYTES} bytes: not read (a stream spec may be at most ${MAX_SPEC_BYTES} bytes)` });
+    expect(node.calls).toEqual([]);
+    // the largest spec allowed is stored
+    const most = await app.inject({ method: "POST", url: "/v1/streams", headers: { "content-type": "application/json" }, payload: spec(MAX_SPEC_BYTES - 400) });
+    expect(most.statusCode).toBe(201);
+  });
+
+  it("PUT takes the id from the path when the body has none", async () => {
+    const r = await app.inject({ method: "PUT", url: "/v1/streams/orders", payload: { source: { type: "generator", rate: 99 } } });
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({ id: "orders", result: "updated" });
     expect(node.streams.get("orders")?.source).toMatchObject({ rate: 99 });
@@ -329,8 +374,8 @@ describe("admin.allowedHosts", () => {
   });
 
   it("accepts a spec whose every URL is on the list (host, *.domain, host:port)", async () => {
-    for (const url of ["postgres://app:${PGPASSWORD}@db.internal/shop", "postgres://app@pg1.corp.example:6432/shop", "postgres://app@10.0.0.5:5432/shop"]) {
-      const r = await guarded.inject({ method: "POST", url: "/v1/streams", payload: pg(url) });
+    for (const [i, url] of ["postgres://app:${PGPASSWORD}@db.internal/shop", "postgres://app@pg1.corp.example:6432/shop", "postgres://app@10.0.0.5:5432/shop"].entries()) {
+      const r = await guarded.inject({ method: "POST", url: "/v1/streams", payload: { ...pg(url), id: `s${i}` } });
       expect(r.statusCode, url).toBe(201);
     }
   });
@@ -349,7 +394,7 @@ describe("admin.allowedHosts", () => {
       expect(r.json<{ message: string }>().message, url).toMatch(re);
       expect(r.json<{ message: string }>().message).not.toContain(":pw@");
     }
-    const sink = await guarded.inject({ method: "PUT", url: "/v1/streams/orders", payload: pg("postgres://app@db.internal/shop", "postgres://u@exfil.example/x") });
+    const sink = await guarded.inject({ method: "PUT", url: "/v1/streams/s", payload: pg("postgres://app@db.internal/shop", "postgres://u@exfil.example/x") });
     expect(sink.statusCode).toBe(403);
     expect(sink.json<{ message: string }>().message).toMatch(/sinks\.0\.url: host exfil\.example is not in admin\.allowedHosts/);
     expect(node.calls).toEqual([]);

@@ -66,6 +66,8 @@ export interface AdminNode {
   actors(): ActorInfo[];
   listStreams(): Promise<StreamSpec[]>;
   putStream(spec: StreamSpec): Promise<"created" | "updated" | "unchanged">;
+  /** creates a stream; CONFLICT (409), naming it, when the id exists (POST never replaces) */
+  createStream(spec: StreamSpec): Promise<"created">;
   /** deletes a stream keeping its resources (reported), or dropping them with `drop` */
   deleteStream(id: string, opts: { drop: boolean }): Promise<DeletionAnswer | boolean>;
   setPaused(id: string, paused: boolean): Promise<StreamSpec>;
@@ -94,6 +96,15 @@ export interface AdminOptions {
   scrub?: (text: string) => string;
 }
 
+/** Largest request body the API reads (fastify's `bodyLimit`): 1 MiB. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Largest stream spec the API stores, as stored (JSON with defaults): a KV entry must fit in
+ * one NATS message (max_payload, 1 MiB by default) with room to spare; larger specs were
+ * refused by NATS after validation and answered 500.
+ */
+export const MAX_SPEC_BYTES = 512 * 1024;
+
 /** Constant-time comparison, so the token cannot be guessed byte by byte from response times. */
 function sameSecret(a: string, b: string): boolean {
   const x = createHash("sha256").update(a).digest();
@@ -103,11 +114,14 @@ function sameSecret(a: string, b: string): boolean {
 
 /** Builds the admin HTTP API for `node` (not listening: the caller listens, tests `inject()`). */
 export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, bodyLimit: MAX_BODY_BYTES });
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof TributaryError) return reply.status(ErrorCodes[err.code].http).send({ error: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status === 413) {
+      return reply.status(413).send({ error: "TOO_LARGE", message: `request body over ${MAX_BODY_BYTES} bytes: not read (a stream spec may be at most ${MAX_SPEC_BYTES} bytes)` });
+    }
     return reply.status(status).send({ error: status >= 500 ? "INTERNAL" : "BAD_REQUEST", message: (err as Error).message });
   });
 
@@ -160,12 +174,21 @@ export function buildAdmin(node: AdminNode, opts: AdminOptions = {}): FastifyIns
     const failing = (await node.health()).failing.filter((f) => f.stream === s.id);
     return { ...redactSpec(s), health: { healthy: failing.length === 0, failing } };
   });
+  /** POST creates (409 when the id exists); PUT creates or replaces the stream of its path. */
   const upsert = async (body: unknown, id?: string) => {
     // a GET's `health` is not part of the spec: a spec read and PUT back stays valid
     const { health: _health, ...rest } = (body && typeof body === "object" ? body : {}) as Record<string, unknown>;
+    if (id !== undefined && rest.id !== undefined && rest.id !== id) {
+      throw new TributaryError("CONFIG_INVALID", `stream spec in the request body: id: ${JSON.stringify(rest.id)} differs from the path's "${id}"; leave it out or make them equal (a stream is renamed by creating the new one and deleting the old)`);
+    }
     const spec = parseStreamSpec(id ? { ...rest, id } : body, "stream spec in the request body");
     if (opts.allowedHosts) checkAllowedHosts(spec, opts.allowedHosts);
-    const result = await node.putStream({ ...spec, managedBy: "api" });
+    const stored = { ...spec, managedBy: "api" as const };
+    const bytes = Buffer.byteLength(JSON.stringify(stored));
+    if (bytes > MAX_SPEC_BYTES) {
+      throw new TributaryError("CONFIG_INVALID", `stream spec in the request body: stream ${spec.id} is ${bytes} bytes as stored; a spec may be at most ${MAX_SPEC_BYTES} bytes (it is one NATS KV entry)`);
+    }
+    const result = id === undefined ? await node.createStream(stored) : await node.putStream(stored);
     const literal = literalSecrets(spec);
     if (!literal.length) return { id: spec.id, result };
     return { id: spec.id, result, warnings: literal.map((p) => `${p} holds a secret written out: it is stored in the streams bucket as written; reference it instead (\${VAR} or \${file:/path}, resolved by each node)`) };

@@ -48,7 +48,7 @@ describe("defaults", () => {
     expect(cfg.node.capacity).toBe(1000);
     expect(cfg.node.id).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
     expect(cfg.admin).toEqual({ host: "127.0.0.1", port: 8080, insecure: false });
-    expect(cfg.leases).toEqual({ ttl: 15_000, nodeTtl: 10_000 });
+    expect(cfg.leases).toEqual({ ttl: 15_000, nodeTtl: 10_000, drainTimeout: 30_000 });
     expect(cfg.checkpoint).toEqual({ interval: 1000, maxEvents: 5000 });
     expect(cfg.log.level).toBe("info");
     const s = cfg.streams[0]!;
@@ -60,9 +60,9 @@ describe("defaults", () => {
   });
 
   it("resolves generator source defaults and durations in every unit", () => {
-    const cfg = parseConfig({ leases: { ttl: "1.5s", nodeTtl: 250 }, checkpoint: { interval: "2m" }, ...withStream({ maxAge: "1h" }) }, {});
+    const cfg = parseConfig({ leases: { ttl: "1.5s", nodeTtl: 250, drainTimeout: "2s" }, checkpoint: { interval: "2m" }, ...withStream({ maxAge: "1h" }) }, {});
     expect(cfg.streams[0]!.source).toEqual({ type: "generator", rate: 10, table: "gen.rows", keys: 1000 });
-    expect(cfg.leases).toEqual({ ttl: 1500, nodeTtl: 250 });
+    expect(cfg.leases).toEqual({ ttl: 1500, nodeTtl: 250, drainTimeout: 2000 });
     expect(cfg.checkpoint.interval).toBe(120_000);
     expect(cfg.streams[0]!.maxAge).toBe(3_600_000);
   });

@@ -119,6 +119,9 @@ export const configSchema = z
       .object({
         ttl: duration("15s").describe("Lease TTL (bucket max age); renewed every ttl/3"),
         nodeTtl: duration("10s").describe("Node heartbeat TTL; heartbeat every nodeTtl/3"),
+        drainTimeout: duration("30s").describe(
+          "How long an actor's graceful stop (pause, delete, handoff, drain, SIGTERM) may take: past it the work is aborted and the lease released anyway (the release itself gets at most 5s more, else the lease ages out)",
+        ),
       })
       .strict()
       .default({})

@@ -1,7 +1,6 @@
 // The low-watermark checkpointer without NATS: a fake compare-and-set store that checks
 // the revision chain, and injected clocks, so "due by time" is exact and nothing sleeps.
-// Not covered here: a write() racing a maybe() that starts while the write is in flight
-// (issue 10, item 8).
+// Includes the race of issue 10, item 8: a maybe() that starts while a write() is in flight.
 import { describe, expect, it } from "vitest";
 import { TributaryError } from "../base/index.js";
 import type { FencedPosition } from "../nats/index.js";
@@ -315,6 +314,72 @@ describe("Checkpointer", () => {
       { position: "z", revision: 8 },
     ]);
     expect(cp.committed).toBe("z");
+  });
+
+  it("maybe() while a write() is in flight waits for it and writes on the revision it returned (issue 10, item 8)", async () => {
+    const { cp, store } = setup();
+    cp.boundary(1, "a");
+    const slow = deferred();
+    store.gate = slow.promise;
+    const direct = cp.write("w");
+    expect(cp.idle).toBe(false); // the write is in flight, with no boundary pending
+    const forced = cp.maybe(1, true);
+    store.gate = undefined;
+    slow.resolve();
+    await Promise.all([direct, forced]); // before the fix: FENCED, both wrote on revision 7
+    expect(store.writes).toEqual([
+      { position: "w", revision: 7 },
+      { position: "a", revision: 8 },
+    ]);
+    expect(cp.committed).toBe("a");
+    expect(cp.idle).toBe(true);
+  });
+
+  it("a maybe() that is not forced returns after a write() in flight, leaving its boundary for the next call", async () => {
+    const { cp, store, written } = setup();
+    cp.boundary(1, "a");
+    const slow = deferred();
+    store.gate = slow.promise;
+    const direct = cp.write("w");
+    const notForced = cp.maybe(1 + MAX_EVENTS);
+    store.gate = undefined;
+    slow.resolve();
+    await Promise.all([direct, notForced]);
+    expect(written()).toEqual(["w"]);
+    await cp.maybe(1 + MAX_EVENTS);
+    expect(written()).toEqual(["w", "a"]);
+  });
+
+  it("two write() calls and two forced maybe() calls waiting on one write each write on the previous revision", async () => {
+    const { cp, store } = setup();
+    cp.boundary(1, "a");
+    cp.boundary(2, "b");
+    const slow = deferred();
+    store.gate = slow.promise;
+    const first = cp.write("w1");
+    const calls = [cp.write("w2"), cp.maybe(1, true), cp.maybe(2, true)];
+    store.gate = undefined;
+    slow.resolve();
+    await Promise.all([first, ...calls]);
+    expect(store.writes.map((w) => w.revision)).toEqual([7, 8, 9, 10]);
+    expect(store.writes.map((w) => w.position).sort()).toEqual(["a", "b", "w1", "w2"].sort());
+  });
+
+  it("two write() calls waiting on one maybe() in flight write one after the other", async () => {
+    const { cp, store } = setup();
+    cp.boundary(1, "a");
+    const slow = deferred();
+    store.gate = slow.promise;
+    const first = cp.maybe(1, true);
+    const writes = [cp.write("x"), cp.write("y")];
+    store.gate = undefined;
+    slow.resolve();
+    await Promise.all([first, ...writes]);
+    expect(store.writes).toEqual([
+      { position: "a", revision: 7 },
+      { position: "x", revision: 8 },
+      { position: "y", revision: 9 },
+    ]);
   });
 
   it("write() resets the interval like any write", async () => {

@@ -55,10 +55,15 @@ export class Checkpointer<P> {
     return this.boundaries.length === 0 && !this.inflight;
   }
 
-  /** Writes the newest fully-acked boundary if due (or `force`). Serialized; throws FENCED/NATS errors. */
+  /**
+   * Writes the newest fully-acked boundary if due (or `force`). Serialized with every other
+   * write: a call that finds a write in flight waits for it and then writes only when
+   * forced. Throws FENCED/NATS errors.
+   */
   async maybe(acked: number, force = false): Promise<void> {
     if (this.inflight) {
-      await this.inflight;
+      // `while`: two forced callers waiting on one write must not both write after it
+      while (this.inflight) await this.inflight;
       if (!force) return;
     }
     let i = -1;
@@ -68,28 +73,34 @@ export class Checkpointer<P> {
     if (!due) return;
     const b = this.boundaries[i]!;
     this.boundaries.splice(0, i + 1);
-    this.inflight = (async () => {
+    await this.commit(b.position, acked);
+  }
+
+  /** Writes a position directly (idle slot advance, snapshot completion), after any write in flight. */
+  async write(position: P): Promise<void> {
+    while (this.inflight) await this.inflight;
+    await this.commit(position);
+  }
+
+  /**
+   * The one CAS write, marked in flight until it and `onCommitted` are done, so that no
+   * other write starts from the same revision meanwhile (it would be refused as FENCED and
+   * the actor would fall to `lost`: issue 10, item 8).
+   */
+  private async commit(position: P, acked?: number): Promise<void> {
+    const run = (async () => {
       const requestedAt = this.wallNow();
-      this.fenced = await this.o.store.checkpoint(this.fenced, b.position);
-      this.committed = b.position;
+      this.fenced = await this.o.store.checkpoint(this.fenced, position);
+      this.committed = position;
       this.lastAt = this.now();
-      this.lastCount = acked;
-      await this.o.onCommitted?.(b.position, requestedAt);
+      if (acked !== undefined) this.lastCount = acked;
+      await this.o.onCommitted?.(position, requestedAt);
     })();
+    this.inflight = run;
     try {
-      await this.inflight;
+      await run;
     } finally {
       this.inflight = undefined;
     }
-  }
-
-  /** Writes a position directly (idle slot advance, snapshot completion). */
-  async write(position: P): Promise<void> {
-    if (this.inflight) await this.inflight;
-    const requestedAt = this.wallNow();
-    this.fenced = await this.o.store.checkpoint(this.fenced, position);
-    this.committed = position;
-    this.lastAt = this.now();
-    await this.o.onCommitted?.(position, requestedAt);
   }
 }

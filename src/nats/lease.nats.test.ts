@@ -78,11 +78,27 @@ describe("LeaseStore", () => {
     expect((err as Error).message).toContain(`lease ${k} (epoch ${lease.epoch}) lost`);
   });
 
-  it("a renew with a stale revision (our own older copy) is LEASE_LOST", async () => {
+  it("a renew with a stale revision whose newer one is our own write (a timed-out renew that landed) continues the chain", async () => {
+    let clock = 0;
+    const store = new LeaseStore(kv, "n1", () => clock);
+    const k = key();
+    const lease = await store.acquire(k);
+    const landed = await store.renew(lease); // the caller never saw this answer
+    clock = 777;
+    const next = await store.renew(lease);
+    expect(next).toEqual({ ...lease, revision: next.revision, confirmedAt: 777 });
+    expect(next.revision).toBeGreaterThan(landed.revision);
+    expect((await kv.get(k))?.revision).toBe(next.revision);
+  });
+
+  it("a stale revision is LEASE_LOST when the newer write is another node's, or another epoch's of this node", async () => {
     const store = new LeaseStore(kv, "n1");
-    const lease = await store.acquire(key());
-    await store.renew(lease);
-    await expect(store.renew(lease)).rejects.toMatchObject({ code: "LEASE_LOST" });
+    const k = key();
+    const lease = await store.acquire(k);
+    await kv.put(k, JSON.stringify({ node: "n1", epoch: lease.epoch + 1000, acquired: "x" } satisfies LeaseValue));
+    const err = await store.renew(lease).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "LEASE_LOST", retryable: false });
+    expect((err as Error).message).toContain(`lost: n1 (epoch ${lease.epoch + 1000}) wrote it`);
   });
 
   it("a renew of a deleted key is LEASE_LOST", async () => {
@@ -90,7 +106,9 @@ describe("LeaseStore", () => {
     const k = key();
     const lease = await store.acquire(k);
     await kv.delete(k);
-    await expect(store.renew(lease)).rejects.toMatchObject({ code: "LEASE_LOST" });
+    const err = await store.renew(lease).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "LEASE_LOST" });
+    expect((err as Error).message).toContain("lost: the key is gone");
   });
 
   it("a renew of a key that aged out (bucket TTL) is LEASE_LOST", async () => {

@@ -4,7 +4,9 @@
  * renew = CAS update on the last revision, release = CAS delete. A renew refused by the
  * compare-and-set (someone else wrote the key, or it aged out) is LEASE_LOST: the caller
  * must stop at once. Any other renew failure (timeout, reconnect) is NATS_UNAVAILABLE and
- * retryable: the lease may still be ours, and the caller keeps its own deadline (ADR 0004).
+ * retryable: the lease may still be ours, and the caller keeps its own deadline (ADR 0004,
+ * 0014). A refused CAS after such a failure is checked first: if our own timed-out renew
+ * landed, the lease is still ours.
  */
 import type { KV } from "@nats-io/kv";
 import { TributaryError } from "../base/index.js";
@@ -29,6 +31,11 @@ export interface Lease {
   confirmedAt: number;
   /** wall-clock time of acquisition (shown in the KV value) */
   acquired: string;
+}
+
+/** A renew that failed without a verdict on the lease (timeout, disconnect): retryable. */
+function unavailable(lease: Lease, err: unknown): TributaryError {
+  return new TributaryError("NATS_UNAVAILABLE", `lease ${lease.key} (epoch ${lease.epoch}) not renewed: ${errorText(err)}; retrying until its deadline`, { cause: err });
 }
 
 /** Lease operations on one bucket for one node. */
@@ -66,8 +73,20 @@ export class LeaseStore {
       const revision = await this.kv.update(lease.key, toJson(value), lease.revision);
       return { ...lease, revision, confirmedAt: t0 };
     } catch (err) {
-      if (isWrongLastSequence(err)) throw new TributaryError("LEASE_LOST", `lease ${lease.key} (epoch ${lease.epoch}) lost: another writer changed it (${errorText(err)})`, { cause: err });
-      throw new TributaryError("NATS_UNAVAILABLE", `lease ${lease.key} (epoch ${lease.epoch}) not renewed: ${errorText(err)}; retrying until its deadline`, { cause: err });
+      if (!isWrongLastSequence(err)) throw unavailable(lease, err);
+      // A renew that timed out may still have been applied (NATS answered after we gave up):
+      // the key then holds our node and epoch at a later revision. It is still our lease;
+      // continue the chain from that revision (one more CAS, which confirms it anew).
+      let cur: { value: LeaseValue; revision: number } | undefined;
+      try {
+        cur = await getJson<LeaseValue>(this.kv, lease.key);
+      } catch (e) {
+        throw unavailable(lease, e);
+      }
+      if (cur && cur.value.node === this.node && cur.value.epoch === lease.epoch && cur.revision > lease.revision) {
+        return this.renew({ ...lease, revision: cur.revision });
+      }
+      throw new TributaryError("LEASE_LOST", `lease ${lease.key} (epoch ${lease.epoch}) lost: ${cur ? `${cur.value.node} (epoch ${cur.value.epoch}) wrote it` : "the key is gone"} (${errorText(err)})`, { cause: err });
     }
   }
 

@@ -1,6 +1,9 @@
 /**
  * Runs one leased actor on this node: builds the machine with the real side effects
  * (`machine.provide`), starts it, reports its state for /v1/actors, stops it gracefully.
+ * Every failure it sees is logged at warn with the error itself (`{ err }`): a work that
+ * failed, a lease request that failed, and the errors the machine detects (self-fence,
+ * drain and release timeouts).
  */
 import { createActor, fromPromise, type Actor } from "xstate";
 import type { Logger } from "pino";
@@ -8,7 +11,7 @@ import { createLeasedActorMachine } from "../../actors/leased-actor.machine.js";
 import type { ActorInfo } from "../admin/index.js";
 import type { StreamSpec } from "../config/index.js";
 import { jitter } from "../base/index.js";
-import { workActor, type WorkFactory } from "../core/index.js";
+import { workActor, type Work, type WorkFactory } from "../core/index.js";
 import { actorId, type ActorRef, type Lease, type LeaseStore } from "../nats/index.js";
 import type { SupervisedHost } from "./supervisor.js";
 
@@ -18,6 +21,8 @@ export interface ActorHostOptions {
   spec: StreamSpec;
   leases: LeaseStore;
   leaseTtlMs: number;
+  /** how long a graceful stop may take before the work is aborted (leases.drainTimeout) @default 30000 */
+  drainTimeoutMs?: number;
   log: Logger;
   /** builds the work for a granted lease */
   work: WorkFactory;
@@ -74,16 +79,24 @@ export class ActorHost implements SupervisedHost {
   constructor(readonly o: ActorHostOptions) {
     this.id = actorId(o.ref);
     const leases = o.leases;
+    const log = o.log;
+    /** logs a failed lease request with its error and passes the failure on to the machine */
+    const logged = <T>(what: string, p: Promise<T>, quiet?: (err: unknown) => boolean): Promise<T> =>
+      p.catch((err: unknown) => {
+        if (!quiet?.(err)) log.warn({ err }, what);
+        throw err;
+      });
     const machine = leasedActorMachine.provide({
       actors: {
-        acquireLease: fromPromise(({ input }) => leases.acquire(input.id)),
-        renewLease: fromPromise(({ input }) => leases.renew(input.lease)),
+        // a lease held by another node is the normal state of a contender, not a failure
+        acquireLease: fromPromise(({ input }) => logged("lease acquire failed", leases.acquire(input.id), (err) => (err as { code?: unknown }).code === "LEASE_HELD")),
+        renewLease: fromPromise(({ input }) => logged("lease renew failed", leases.renew(input.lease))),
         releaseLease: fromPromise(({ input }) => leases.release(input.lease)),
-        work: workActor((lease: Lease) => o.work(lease)),
+        work: workActor((lease: Lease) => loggedWork(log, () => o.work(lease))),
       },
       delays: retryDelays(o.random),
     });
-    this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs } });
+    this.actor = createActor(machine, { input: { id: this.id, kind: o.ref.kind, stream: o.ref.stream, leaseTtlMs: o.leaseTtlMs, ...(o.drainTimeoutMs !== undefined ? { drainTimeoutMs: o.drainTimeoutMs } : {}) } });
     let last = "";
     let lastErrorAt: string | null = null;
     let lastError: string | null = null;
@@ -101,8 +114,9 @@ export class ActorHost implements SupervisedHost {
       lastError = s.context.lastError;
       if (v !== last || newError) {
         const line = { state: summary, epoch: s.context.lease?.epoch ?? null, lastError: s.context.lastError };
-        // a transition that brings a new error is a failure (warn); the others are the lifecycle
-        if (newError) o.log.warn(line, "actor state");
+        // a transition that brings a new error is a failure (warn, with the error as `err`:
+        // the machine keeps its message, the thrown error was logged where it was caught)
+        if (newError) o.log.warn({ ...line, err: { type: "ActorFailure", message: s.context.lastError } }, "actor state");
         else o.log.info(line, "actor state");
         last = v;
       }
@@ -149,4 +163,25 @@ export class ActorHost implements SupervisedHost {
       startedAt: this.startedAt,
     };
   }
+}
+
+/**
+ * Wraps the work of one lease so that its failure is logged with the error itself, at warn
+ * (the actor retries it). An abort (ownership lost, teardown) is not a failure of the work.
+ */
+function loggedWork(log: Logger, make: () => Work): Work {
+  let w: Work;
+  try {
+    w = make();
+  } catch (err) {
+    log.warn({ err }, "actor work could not be built");
+    throw err;
+  }
+  return {
+    run: (ctl) =>
+      w.run(ctl).catch((err: unknown) => {
+        if (!ctl.signal.aborted) log.warn({ err }, "actor work failed");
+        throw err;
+      }),
+  };
 }

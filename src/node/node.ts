@@ -21,10 +21,13 @@ import { createSource, openSink } from "../registry/index.js";
 import { TransformPool, TransformerSource } from "../transform/index.js";
 import { ActorHost } from "./actor-host.js";
 import { Supervisor, type PlacementPolicy } from "./supervisor.js";
-import { getStream, listStreams, putStream, seedStreams, watchStreams } from "./streams-store.js";
+import { createStream, getStream, listStreams, putStream, seedStreams, watchStreams } from "./streams-store.js";
 import { requestSnapshot } from "./resnapshot.js";
 import { deleteStream, dropRetired } from "./retired.js";
 import { RetentionMonitor } from "./retention-monitor.js";
+
+/** Longest a node's exit waits for NATS to answer the connection's drain. */
+const NATS_CLOSE_MS = 5000;
 
 /** The version the node reports in its heartbeat and the CLI in --version. */
 export const VERSION = "0.1.0";
@@ -147,6 +150,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       spec,
       leases,
       leaseTtlMs: cfg.leases.ttl,
+      drainTimeoutMs: cfg.leases.drainTimeout,
       log: alog,
       onError: () => metrics.errors.inc({ stream: spec.id, actor: actorId(ref) }),
       work: (lease) => workFor(ref, spec, lease, alog),
@@ -218,7 +222,15 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       await heartbeat.stop();
       await transformPool.close();
       await admin.close().catch(() => undefined);
-      await nc.drain().catch(() => undefined);
+      // a NATS server that does not answer must not hold the exit: the drain's flush waits for
+      // its PONG until the connection is found stale (tens of seconds); close after NATS_CLOSE_MS
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = await Promise.race([nc.drain().then(() => false, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), NATS_CLOSE_MS)))]);
+      clearTimeout(timer);
+      if (gaveUp) {
+        log.warn({ waitedMs: NATS_CLOSE_MS }, "NATS did not answer the connection's drain; closing it");
+        await nc.close().catch(() => undefined);
+      }
       log.info("drained; bye");
     })();
     return shuttingDown;
@@ -254,6 +266,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       actors: () => sup.actors(),
       listStreams: () => listStreams(cp.streams, log),
       putStream: (spec) => putStream(cp.streams, spec),
+      createStream: (spec) => createStream(cp.streams, spec),
       deleteStream: async (id, o) => {
         const report = await deleteStream(cp, id, "api");
         if (report.warning && !o.drop) log.warn({ stream: id, kept: report.kept }, report.warning);

@@ -8,6 +8,7 @@
  */
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
+import { TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
 
 /** A key of the streams bucket that holds a stream spec (stream ids have no dots). */
@@ -43,6 +44,25 @@ export async function putStream(kv: KV, spec: StreamSpec): Promise<"created" | "
   if (cur && cur.operation === "PUT" && cur.string() === json) return "unchanged";
   await kv.put(spec.id, json);
   return cur && cur.operation === "PUT" ? "updated" : "created";
+}
+
+/**
+ * Creates one spec, refusing (CONFLICT, naming it) a stream id the cluster already runs:
+ * POST /v1/streams never silently replaces a stream. A compare-and-set create, so of two
+ * concurrent creations one wins and the other is refused. An id whose stream was deleted
+ * may be created again.
+ */
+export async function createStream(kv: KV, spec: StreamSpec): Promise<"created"> {
+  try {
+    await kv.create(spec.id, JSON.stringify(spec));
+    return "created";
+  } catch (err) {
+    const cur = await kv.get(spec.id).catch(() => null);
+    if (cur && cur.operation === "PUT") {
+      throw new TributaryError("CONFLICT", `stream "${spec.id}" already exists; change it with PUT /v1/streams/${spec.id} (or delete it first)`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** What a node start did with its file's streams. */

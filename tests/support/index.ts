@@ -25,4 +25,5 @@ export { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type Rou
 export { netGuard, type NetGuard } from "./net-guard.js";
 export { startPrivateNats, type PrivateNats } from "./private-nats.js";
 export { NatsServerProc, startNatsServer, type NatsServerOptions } from "./nats-server-proc.js";
+export { startStalledTarget, type StalledTarget } from "./stalled-target.js";
 export { makeOperator, makeUserNkey, type OperatorSetup } from "./nats-jwt.js";

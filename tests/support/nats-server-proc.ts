@@ -1,8 +1,8 @@
 /**
  * nats-server processes of a test's own, started from a config file (the shipped ones in
  * nats/, or text the test writes) with the port and store directory moved to free places.
- * They can be killed and started again on the same port and store (an outage), and are
- * always removed by `stop()`. The machine's shared server is never touched.
+ * They can be killed and started again on the same port and store (an outage), frozen and
+ * thawed (SIGSTOP/SIGCONT: a hang), and are always removed by `stop()`. The machine's shared server is never touched.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -74,6 +74,16 @@ export class NatsServerProc {
     p.kill("SIGKILL");
     await exited;
     this.log = "";
+  }
+
+  /** SIGSTOP: the server hangs (a GC pause, a stalled VM) with every connection open. */
+  freeze(): void {
+    this.proc?.kill("SIGSTOP");
+  }
+
+  /** SIGCONT: a frozen server carries on where it stopped. */
+  thaw(): void {
+    this.proc?.kill("SIGCONT");
   }
 
   /** Kills the server and removes its directory. */
