@@ -14,4 +14,4 @@ export { compileTableTemplate, type SinkRecord, type TablePlan, type TargetTable
 export { EventPublisher, type EncodedEvent, type EventPublisherOptions } from "./event-publisher.js";
 export { StreamReader, type ConsumedMsg, type StreamReaderOptions } from "./stream-consumer.js";
 export { sinkFields } from "./sink-schema.js";
-export { defineSink, defineSource, type RetainedResource, type RetentionContext, type SinkDefinition, type SourceDefinition, type SourceRetention, type SpecCheck, type SpecIssue, type SpecSchema } from "./connector.js";
+export { defineSink, defineSource, type ExclusiveCheck, type ExclusiveResource, type RetainedResource, type RetentionContext, type SinkDefinition, type SourceDefinition, type SourceRetention, type SpecCheck, type SpecIssue, type SpecSchema } from "./connector.js";

@@ -21,7 +21,7 @@ import { createSource, openSink } from "../registry/index.js";
 import { TransformPool, TransformerSource } from "../transform/index.js";
 import { ActorHost } from "./actor-host.js";
 import { Supervisor, type PlacementPolicy } from "./supervisor.js";
-import { getStream, listStreams, putStream, seedStreams, watchStreams } from "./streams-store.js";
+import { getStream, listStreams, putOwnStream, putStream, seedStreams, watchStreams } from "./streams-store.js";
 import { requestSnapshot } from "./resnapshot.js";
 import { deleteStream, dropRetired } from "./retired.js";
 import { RetentionMonitor } from "./retention-monitor.js";
@@ -253,7 +253,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       },
       actors: () => sup.actors(),
       listStreams: () => listStreams(cp.streams, log),
-      putStream: (spec) => putStream(cp.streams, spec),
+      putStream: (spec) => putOwnStream(cp.streams, spec, cfg.cluster),
       deleteStream: async (id, o) => {
         const report = await deleteStream(cp, id, "api");
         if (report.warning && !o.drop) log.warn({ stream: id, kept: report.kept }, report.warning);

@@ -8,7 +8,9 @@
  */
 import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
+import { TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
+import { resourceClashes } from "../registry/index.js";
 
 /** A key of the streams bucket that holds a stream spec (stream ids have no dots). */
 export const isStreamKey = (key: string): boolean => !key.includes(".");
@@ -43,6 +45,25 @@ export async function putStream(kv: KV, spec: StreamSpec): Promise<"created" | "
   if (cur && cur.operation === "PUT" && cur.string() === json) return "unchanged";
   await kv.put(spec.id, json);
   return cur && cur.operation === "PUT" ? "updated" : "created";
+}
+
+/**
+ * Refuses specs whose slot, publication or MySQL server id another stream of the cluster
+ * uses (docs/adr/0010): each of `specs` is compared with `others` and with the specs before
+ * it. @throws TributaryError CONFIG_INVALID naming the stream, the field and the other stream
+ */
+export function assertOwnResources(specs: readonly StreamSpec[], others: readonly StreamSpec[], cluster: string): void {
+  const problems: string[] = [];
+  for (const [i, s] of specs.entries()) {
+    for (const k of resourceClashes(s, [...others, ...specs.slice(0, i)], cluster)) problems.push(`stream ${s.id}: ${k.path.join(".")}: ${k.message}`);
+  }
+  if (problems.length) throw new TributaryError("CONFIG_INVALID", problems.join("\n"));
+}
+
+/** Writes one spec for the admin API: refused when another stream of `cluster` uses one of its source's exclusive resources. */
+export async function putOwnStream(kv: KV, spec: StreamSpec, cluster: string): Promise<"created" | "updated" | "unchanged"> {
+  assertOwnResources([spec], await listStreams(kv), cluster);
+  return putStream(kv, spec);
 }
 
 /** What a node start did with its file's streams. */
@@ -128,6 +149,8 @@ export interface ApplyOptions {
   prune?: boolean;
   /** stream ids whose file spec states `paused` explicitly (others keep the cluster's value) */
   pausedStated?: ReadonlySet<string>;
+  /** the cluster's name: when set, a file stream whose slot, publication or server id a stream kept in the cluster uses is refused */
+  cluster?: string;
 }
 
 /**
@@ -158,6 +181,11 @@ export async function planApply(kv: KV, specs: readonly StreamSpec[], o: ApplyOp
     const managedBy = (e.json<{ managedBy?: string }>() ?? {}).managedBy;
     if (o.prune && managedBy === owner) plan.push({ id: key, action: "delete", managedBy, revision: e.revision });
     else plan.push({ id: key, action: "keep", managedBy, why: o.prune ? `managed by ${managedBy ?? "nobody"}, not by ${owner}` : "not in the file (--prune deletes it if this owner manages it)" });
+  }
+  if (o.cluster !== undefined) {
+    // the cluster after the plan: the file's streams and the kept ones
+    const kept = new Set(plan.filter((e) => e.action === "keep").map((e) => e.id));
+    assertOwnResources(specs, (await listStreams(kv)).filter((s) => kept.has(s.id)), o.cluster);
   }
   return plan.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

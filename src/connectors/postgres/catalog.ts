@@ -84,18 +84,22 @@ export interface SlotInfo {
   active: boolean;
   activePid: number | null;
   confirmedFlush: string | null;
+  /** the database the slot decodes (a logical slot belongs to one database of the server) */
+  database: string;
+  /** it is this connection's database */
+  sameDatabase: boolean;
 }
 
 /** Reads the slot's state, or null when it does not exist. */
 export async function slotInfo(c: pg.Client, slot: string): Promise<SlotInfo | null> {
-  const r = await c.query<{ active: boolean; active_pid: number | null; confirmed_flush_lsn: string | null; plugin: string }>(
-    `SELECT active, active_pid, confirmed_flush_lsn::text, plugin FROM pg_replication_slots WHERE slot_name = $1`,
+  const r = await c.query<{ active: boolean; active_pid: number | null; confirmed_flush_lsn: string | null; plugin: string; database: string | null; same: boolean }>(
+    `SELECT active, active_pid, confirmed_flush_lsn::text, plugin, database::text, database IS NOT DISTINCT FROM current_database() AS same FROM pg_replication_slots WHERE slot_name = $1`,
     [slot],
   );
   const s = r.rows[0];
   if (!s) return null;
   if (s.plugin !== "pgoutput") throw new TributaryError("SOURCE_INVALID", `replication slot ${slot} exists with plugin ${s.plugin}; Tributary needs pgoutput (drop the slot or configure another name)`);
-  return { active: s.active, activePid: s.active_pid, confirmedFlush: s.confirmed_flush_lsn };
+  return { active: s.active, activePid: s.active_pid, confirmedFlush: s.confirmed_flush_lsn, database: s.database ?? "", sameDatabase: s.same };
 }
 
 /** Drops a slot, terminating a stale walsender that still holds it. */

@@ -3,7 +3,7 @@
  * (upserts and deletes by key). `postgres` is its one line in the registry.
  */
 import { defineSink, defineSource } from "../../core/index.js";
-import { postgresRetention } from "./retention.js";
+import { postgresExclusive, postgresRetention } from "./retention.js";
 import { postgresSinkSchema, postgresSourceSchema } from "./schema.js";
 import { PostgresSinkWriter } from "./sink-writer.js";
 import { PostgresSource } from "./source.js";
@@ -11,7 +11,7 @@ import { PostgresSource } from "./source.js";
 /** The connector's definition for the registry. */
 export const postgres = {
   type: "postgres",
-  source: defineSource(postgresSourceSchema, (spec, deps) => new PostgresSource(spec, deps), undefined, postgresRetention),
+  source: defineSource(postgresSourceSchema, (spec, deps) => new PostgresSource(spec, deps), undefined, postgresRetention, postgresExclusive),
   sink: defineSink(postgresSinkSchema, (spec, deps) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
 } as const;
 

@@ -13,6 +13,8 @@ import { ChangeQueue, type SourceBatch, type SourceChange, type SourceConnector,
 import type { Op, Row } from "../../events/index.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
 import { encodeEvent, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { readerNames } from "./names.js";
+import { claimResources } from "./ownership.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import type { PostgresSourceSpec } from "./schema.js";
 import { createSlot, readTable } from "./snapshot.js";
@@ -24,11 +26,6 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     if (m.tag === "relation") for (const c of m.columns) c.parser = (raw: unknown) => raw;
     return m;
   }
-}
-
-/** Default slot/publication name for a stream id. */
-export function defaultSlotName(streamId: string): string {
-  return `tributary_${streamId.toLowerCase().replace(/-/g, "_")}`.slice(0, 63);
 }
 
 /** Maps a pg connection error to SOURCE_UNAVAILABLE / SOURCE_INVALID naming the database. */
@@ -61,8 +58,9 @@ interface OpenTx {
 
 /** The `stream` actor's source for a `type: postgres` source. */
 export class PostgresSource implements SourceConnector<PgCheckpoint> {
-  private readonly slot: string;
-  private readonly publication: string;
+  /** set by read(): the checkpoint may name the slot (docs/adr/0010) */
+  private slot = "";
+  private publication = "";
   private readonly db: string;
   private client: pg.Client | null = null;
   private service: LogicalReplicationService | null = null;
@@ -71,8 +69,6 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
   private committed: PgCheckpoint | null = null;
 
   constructor(private readonly src: PostgresSourceSpec, private readonly d: SourceDeps) {
-    this.slot = src.slot ?? defaultSlotName(d.stream.id);
-    this.publication = src.publication ?? this.slot;
     this.db = decodeURIComponent(new URL(src.url).pathname.replace(/^\//, "")) || "postgres";
   }
 
@@ -83,10 +79,18 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     await client.connect().catch((e) => Promise.reject(sourceError(e, this.src.url)));
     const tables = new Map<string, TableInfo>();
     for (const t of this.src.tables) tables.set(t, await describeTable(client, t));
-    await ensurePublication(client, this.publication, this.src.tables);
-
+    ({ slot: this.slot, publication: this.publication } = readerNames(this.src, d.settings.cluster, d.stream.id, ctx.checkpoint?.slot));
+    // before touching either: another stream's slot or publication is refused, not fought over
+    await claimResources(client, { cluster: d.settings.cluster, stream: d.stream.id }, [
+      { kind: "slot", name: this.slot },
+      { kind: "publication", name: this.publication },
+    ]).catch((e: unknown) => Promise.reject(sourceError(e, this.src.url)));
     let start = ctx.checkpoint;
     const slot = await slotInfo(client, this.slot);
+    if (slot && !slot.sameDatabase) {
+      throw new TributaryError("SOURCE_INVALID", `stream ${d.stream.id}: replication slot ${this.slot} exists for database ${slot.database}, not ${this.db}; slot names are shared by the whole server: give this stream its own (source.slot)`);
+    }
+    await ensurePublication(client, this.publication, this.src.tables);
     if (start?.snapshotDone && !slot) {
       throw new TributaryError("SOURCE_INVALID", `replication slot ${this.slot} is gone but stream ${d.stream.id} resumes from LSN ${start.lsn}: changes since then cannot be read. Re-snapshot the stream (POST /v1/streams/${d.stream.id}/snapshot) to start over.`);
     }
