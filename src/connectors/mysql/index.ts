@@ -15,5 +15,5 @@ export const mysql = {
     // two binlog connections with one server id make the server end the older one, back and forth
     { field: "serverId", what: "replication server id", value: String(spec.serverId ?? defaultServerId(ctx.cluster, ctx.stream)) },
   ]),
-  sink: defineSink(mysqlSinkSchema, (spec, deps) => MysqlSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
+  sink: defineSink(mysqlSinkSchema, (spec, deps) => MysqlSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId, cluster: deps.cluster }, deps.log)),
 } as const;

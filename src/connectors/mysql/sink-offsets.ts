@@ -4,17 +4,24 @@
  * the writer's epoch. It is written in the same transaction as the data, which is what
  * makes replays idempotent; its row lock serializes an old and a new owner of one sink.
  */
-import type { Connection, RowDataPacket } from "mysql2/promise";
+import type { Connection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { Logger } from "pino";
 import type { SinkOffset } from "../../core/index.js";
+
+/** The epoch of an adopted legacy row (see the PostgreSQL sink's ADOPTED_EPOCH): older writers using it are FENCED. */
+const ADOPTED_EPOCH = "9223372036854775807";
 
 /** The offsets table's name (unqualified: it lives in the connection's database). */
 const OFFSETS_TABLE = "tributary_sink_offsets";
 
 /**
- * Creates the offsets table if missing and the sink's row in it (seq 0, epoch 0), so that
- * batches only ever lock an existing row (no insert race inside a batch).
+ * Creates the offsets table if missing and the sink's row in it, so that batches only ever
+ * lock an existing row (no insert race inside a batch). The row is keyed `key`
+ * (`<cluster>.<stream>.<sink>`); a legacy row keyed `legacyKey` (`<stream>.<sink>`) is
+ * adopted by the first cluster that opens the sink, once, and kept fenced (docs/adr/0010).
+ * Otherwise the row starts at seq 0, epoch 0.
  */
-export async function ensureOffsets(c: Connection, sinkId: string): Promise<void> {
+export async function ensureOffsets(c: Connection, legacyKey: string, key: string, log: Logger): Promise<void> {
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (
        sink_id VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -23,7 +30,23 @@ export async function ensureOffsets(c: Connection, sinkId: string): Promise<void
        updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   );
-  await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [sinkId]);
+  await c.beginTransaction();
+  try {
+    const [old] = await c.query<RowDataPacket[]>(`SELECT CAST(seq AS CHAR) AS seq, CAST(epoch AS CHAR) AS epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ? FOR UPDATE`, [legacyKey]);
+    const row = old[0] as { seq: string; epoch: string } | undefined;
+    if (row && row.epoch !== ADOPTED_EPOCH) {
+      const [ins] = await c.query<ResultSetHeader>(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, ?, ?)`, [key, row.seq, row.epoch]);
+      if (ins.affectedRows) {
+        await c.query(`UPDATE ${OFFSETS_TABLE} SET epoch = ? WHERE sink_id = ?`, [ADOPTED_EPOCH, legacyKey]);
+        log.warn({ legacyKey, key, seq: row.seq, epoch: row.epoch }, "adopted the sink's offset row from before the cluster was part of its key (docs/adr/0010); the legacy row is kept, fenced");
+      }
+    }
+    await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [key]);
+    await c.commit();
+  } catch (err) {
+    await c.rollback().catch(() => undefined);
+    throw err;
+  }
 }
 
 function toCheckpoint(rows: RowDataPacket[]): SinkOffset {

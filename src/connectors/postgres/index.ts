@@ -12,7 +12,7 @@ import { PostgresSource } from "./source.js";
 export const postgres = {
   type: "postgres",
   source: defineSource(postgresSourceSchema, (spec, deps) => new PostgresSource(spec, deps), undefined, postgresRetention, postgresExclusive),
-  sink: defineSink(postgresSinkSchema, (spec, deps) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId }, deps.log)),
+  sink: defineSink(postgresSinkSchema, (spec, deps) => PostgresSinkWriter.open({ url: spec.url, table: spec.table, autoCreate: spec.autoCreate, sinkId: deps.sinkId, cluster: deps.cluster }, deps.log)),
 } as const;
 
 // the benchmark's decode ceiling measures the source's own decoding (bench/ceilings.ts)
