@@ -16,6 +16,8 @@ export interface TableInfo {
   columns: Array<{ name: string; type: ColumnType }>;
   keyColumns: string[];
   replicaIdentity: "d" | "f" | "i" | "n";
+  /** no primary key: `keyColumns` are all columns (REPLICA IDENTITY FULL), which no target can key rows by */
+  keyless: boolean;
 }
 
 /** Loads a table's columns and key, refusing tables that cannot be captured faithfully. */
@@ -45,13 +47,14 @@ export async function describeTable(c: pg.Client, qualified: string): Promise<Ta
   if (keyColumns.length === 0 && r.relreplident !== "f") {
     throw new TributaryError(
       "SOURCE_INVALID",
-      `table ${qualified} has no primary key: add one, or run ALTER TABLE ${qi(schema)}.${qi(table)} REPLICA IDENTITY FULL so updates and deletes carry the whole old row`,
+      `table ${qualified} has no primary key: add one (or, to replicate it insert-only, run ALTER TABLE ${qi(schema)}.${qi(table)} REPLICA IDENTITY FULL so PostgreSQL accepts its updates and deletes, and set source.keylessTables: insert-only)`,
     );
   }
   return {
     schema,
     table,
     replicaIdentity: r.relreplident,
+    keyless: keyColumns.length === 0,
     keyColumns: keyColumns.length ? keyColumns : cols.rows.map((x) => x.attname),
     columns: cols.rows.map((x) => ({
       name: x.attname,

@@ -15,6 +15,8 @@ export interface RelationShape {
   types: Record<string, string>;
   /** per column, the TEXT -> JSON conversion (resolved on first use) */
   decoders?: Array<(text: string) => JsonValue>;
+  /** a table without a primary key replicated insert-only: rows are keyed by their position (SYNTHETIC_KEY) */
+  keyless?: boolean;
   /** JSON pieces of the envelope that are the same for every event (see encodeEvent) */
   fragments?: { stream: string; db: string; sourceHead: string; types: string };
 }
@@ -94,6 +96,19 @@ export function shapeOf(schema: string, table: string, columns: RelationShape["c
   const types: Record<string, string> = {};
   for (const c of columns) types[c.name] = c.type.name;
   return { schema, table, columns, keyColumns, types };
+}
+
+/** The column that keys a keyless table's rows in insert-only mode: the event's source position. */
+export const SYNTHETIC_KEY = "_tributary_pos";
+
+/** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a text column). */
+export function insertOnlyShape(shape: RelationShape): RelationShape {
+  return { ...shape, keyColumns: [SYNTHETIC_KEY], types: { ...shape.types, [SYNTHETIC_KEY]: "text" }, keyless: true };
+}
+
+/** An inserted row of an insert-only shape: the row with its position as SYNTHETIC_KEY, and that key. */
+export function insertOnlyRow(after: Row | null, pos: string): { after: Row; key: Row } {
+  return { after: { ...after, [SYNTHETIC_KEY]: pos }, key: { [SYNTHETIC_KEY]: pos } };
 }
 
 /** True when two keys differ (primary-key update). */

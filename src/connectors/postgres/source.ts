@@ -12,7 +12,7 @@ import { TributaryError, redactUrl } from "../../base/index.js";
 import { ChangeQueue, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type SourceDeps } from "../../core/index.js";
 import type { Op, Row } from "../../events/index.js";
 import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
-import { encodeEvent, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { SYNTHETIC_KEY, encodeEvent, insertOnlyRow, insertOnlyShape, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
 import { readerNames } from "./names.js";
 import { claimResources } from "./ownership.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
@@ -65,6 +65,8 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
   private client: pg.Client | null = null;
   private service: LogicalReplicationService | null = null;
   private statusTicker: NodeJS.Timeout | undefined;
+  /** keyless tables whose skipped updates/deletes were logged */
+  private readonly keylessWarned = new Set<string>();
   /** the newest position known durable: what keepalives acknowledge */
   private committed: PgCheckpoint | null = null;
 
@@ -78,7 +80,7 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     client.on("error", () => undefined);
     await client.connect().catch((e) => Promise.reject(sourceError(e, this.src.url)));
     const tables = new Map<string, TableInfo>();
-    for (const t of this.src.tables) tables.set(t, await describeTable(client, t));
+    for (const t of this.src.tables) tables.set(t, this.checkKeyless(await describeTable(client, t)));
     ({ slot: this.slot, publication: this.publication } = readerNames(this.src, d.settings.cluster, d.stream.id, ctx.checkpoint?.slot));
     // before touching either: another stream's slot or publication is refused, not fought over
     await claimResources(client, { cluster: d.settings.cluster, stream: d.stream.id }, [
@@ -170,14 +172,16 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     const tsMs = Date.now();
     try {
       for (const t of tables.values()) {
-        const shape = shapeOf(t.schema, t.table, t.columns, t.keyColumns);
+        const plain = shapeOf(t.schema, t.table, t.columns, t.keyColumns);
+        const shape = t.keyless ? insertOnlyShape(plain) : plain;
         for await (const rows of readTable(client, t.schema, t.table, t.columns.map((c) => c.name), this.src.snapshotBatchRows, ctx.signal)) {
           if (ctx.signal.aborted) return null;
           const changes: SourceChange[] = new Array(rows.length);
           for (let i = 0; i < rows.length; i++) {
-            const after = toRow(shape, rows[i]);
+            const row = toRow(shape, rows[i]);
             const pos = encodeSnapshotPos(consistentPoint, attempt, index++);
-            const { json, keyJson } = encodeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.stream.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
+            const { after, key } = shape.keyless ? insertOnlyRow(row, pos) : { after: row, key: keyOf(shape, row) };
+            const { json, keyJson } = encodeEvent(shape, "r", null, after, key, { stream: d.stream.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
             changes[i] = { schema: shape.schema, table: shape.table, op: "r", pos, json, keyJson };
           }
           yield { changes };
@@ -209,13 +213,14 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
     const q = new ChangeQueue<PgCheckpoint>();
     const shapes = new Map<number, RelationShape>();
-    const keyCache = new Map<string, string[]>();
+    const keyCache = new Map<string, { keys: string[]; keyless: boolean }>();
     let tx: OpenTx | null = null;
 
     /** Queues one change of the open transaction; true when the queue is full. */
     const add = (s: RelationShape, op: Op, before: Row | null, after: Row | null, key: Row): boolean => {
       const t = tx!;
       const pos = (t.meta.pos = eventPos(t.posPrefix, t.index++));
+      if (s.keyless && op === "c") ({ after, key } = insertOnlyRow(after, pos));
       const { json, keyJson } = encodeEvent(s, op, before, after, key, t.meta);
       return q.add({ schema: s.schema, table: s.table, op, pos, json, keyJson });
     };
@@ -242,6 +247,10 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           }
           case "update": {
             const s = shapes.get(msg.relation.relationOid)!;
+            if (s.keyless) {
+              this.keylessSkipped(s, "update");
+              break;
+            }
             const after = toRow(s, msg.new);
             const before = msg.old ? toRow(s, msg.old) : null;
             const newKey = keyOf(s, after);
@@ -257,6 +266,10 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           }
           case "delete": {
             const s = shapes.get(msg.relation.relationOid)!;
+            if (s.keyless) {
+              this.keylessSkipped(s, "delete");
+              break;
+            }
             const before = toRow(s, msg.old ?? msg.key);
             full = add(s, "d", before, null, keyOf(s, before));
             break;
@@ -327,18 +340,47 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
   }
 
   /** A relation message: the table's shape (types by oid, key columns from the catalog), before any of its tuples. */
-  private async relation(client: pg.Client, msg: Pgoutput.MessageRelation, shapes: Map<number, RelationShape>, keyCache: Map<string, string[]>): Promise<void> {
+  private async relation(client: pg.Client, msg: Pgoutput.MessageRelation, shapes: Map<number, RelationShape>, keyCache: Map<string, { keys: string[]; keyless: boolean }>): Promise<void> {
     const qualified = `${msg.schema}.${msg.name}`;
     const types = await typesByOid(client, msg.columns.map((c) => c.typeOid));
-    let keys = keyCache.get(qualified);
-    if (!keys) {
-      keys = (await describeTable(client, qualified)).keyColumns;
-      keyCache.set(qualified, keys);
+    let cached = keyCache.get(qualified);
+    if (!cached) {
+      const t = this.checkKeyless(await describeTable(client, qualified));
+      cached = { keys: t.keyColumns, keyless: t.keyless };
+      keyCache.set(qualified, cached);
     }
     const cols = msg.columns.map((c) => ({ name: c.name, type: types.get(c.typeOid) ?? { oid: c.typeOid, name: "" } }));
     const present = new Set(cols.map((c) => c.name));
-    const known = keys.filter((k) => present.has(k));
-    shapes.set(msg.relationOid, shapeOf(msg.schema, msg.name, cols, known.length ? known : msg.keyColumns));
+    const known = cached.keys.filter((k) => present.has(k));
+    const shape = shapeOf(msg.schema, msg.name, cols, known.length ? known : msg.keyColumns);
+    shapes.set(msg.relationOid, cached.keyless ? insertOnlyShape(shape) : shape);
+  }
+
+  /**
+   * A table without a primary key is refused unless the stream replicates such tables
+   * insert-only (docs/types.md): keyed by all its columns, a target would collapse duplicate
+   * rows into one and could not hold a row with a NULL.
+   */
+  private checkKeyless(t: TableInfo): TableInfo {
+    if (!t.keyless) return t;
+    const qualified = `${t.schema}.${t.table}`;
+    if (this.src.keylessTables !== "insert-only") {
+      throw new TributaryError(
+        "SOURCE_INVALID",
+        `stream ${this.d.stream.id}: table ${qualified} has no primary key: a target keyed by all its columns would collapse duplicate rows into one and refuse rows with a NULL. Add a primary key, or set source.keylessTables: insert-only to replicate it as an append-only table (each row a new target row keyed by ${SYNTHETIC_KEY}; its updates and deletes are not applied)`,
+      );
+    }
+    if (t.columns.some((c) => c.name === SYNTHETIC_KEY)) throw new TributaryError("SOURCE_INVALID", `stream ${this.d.stream.id}: table ${qualified} has a column named ${SYNTHETIC_KEY}, the key insert-only mode adds; rename it or add a primary key`);
+    return t;
+  }
+
+  /** Counts (and logs, once per table) an update or delete of a keyless table that insert-only mode does not apply. */
+  private keylessSkipped(s: RelationShape, what: "update" | "delete"): void {
+    this.d.metrics.eventsDropped.inc({ stream: this.d.stream.id, actor: "stream", reason: "keyless-insert-only" });
+    const table = `${s.schema}.${s.table}`;
+    if (this.keylessWarned.has(table)) return;
+    this.keylessWarned.add(table);
+    this.d.log.warn({ table }, `an ${what} of ${table}, a table without a primary key replicated insert-only, is not applied (nor are later updates and deletes of it: tributary_events_dropped_total{reason="keyless-insert-only"} counts them)`);
   }
 }
 
