@@ -1,7 +1,7 @@
 /**
  * Source resources have one owner (issue 10, item 1; docs/adr/0010). The issue's cases on a
  * real PostgreSQL: a second stream on one replication slot, or on one publication, is
- * refused by `validate`, `apply` and the admin API naming the other stream, and — when it
+ * refused by `validate`, `apply`, the admin API and a node start, naming the other stream, and — when it
  * reaches a reader anyway (another cluster, a legacy name) — by the reader itself, without
  * disturbing the owner, which receives every change. `Orders` and `orders` get two slots; a
  * MySQL server id clash is refused; a stream created before the derived names keeps its
@@ -152,6 +152,12 @@ describe("validate, apply and the admin API refuse a spec whose slot, publicatio
     expect(apply.stderr).toContain("stream c: source.slot: replication slot slot_a is already used by stream a");
     expect(await getStream(n.cp.streams, "b")).toBeUndefined();
     expect(await getStream(n.cp.streams, "c")).toBeUndefined();
+
+    // a node start creates its file's new streams, but not one on another stream's slot
+    const second = await startTestNode(cluster, [pg("d", { slot: "slot_a" }), pg("e", { slot: "slot_e" })], { node: { id: `n2-${cluster}` } });
+    nodes.push(second);
+    expect(await getStream(n.cp.streams, "d")).toBeUndefined();
+    expect(await getStream(n.cp.streams, "e")).toBeDefined();
   });
 
   it("Orders and orders, with default names, run on two slots of their own", async () => {

@@ -88,7 +88,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
   const cp = await openControlPlane(nc, { cluster: cfg.cluster, replicas: cfg.nats.replicas, leaseTtl: cfg.leases.ttl, nodeTtl: cfg.leases.nodeTtl });
   await ensureDlq(nc, cp.names, cfg.nats.replicas);
   if ((opts.seedStreams ?? true) && cfg.streams.length) {
-    const r = await seedStreams(cp.streams, cfg.streams, log);
+    const r = await seedStreams(cp.streams, cfg.streams, log, cfg.cluster);
     log.info(r, "config file streams: created those the cluster never had; kept the others as the cluster has them");
   }
   const leases = new LeaseStore(cp.leases, nodeId);

@@ -76,6 +76,8 @@ export interface SeedResult {
   differs: string[];
   /** deleted in the cluster (the bucket remembers the deletion): not re-created */
   deletedInCluster: string[];
+  /** new, but a slot, publication or server id of theirs is another stream's: not created, logged at error */
+  refused: string[];
 }
 
 /**
@@ -83,8 +85,9 @@ export interface SeedResult {
  * so nodes starting together create each once). Never updates, deletes, pauses or resumes a
  * stream; a stream deleted through the API or `apply --prune` is not brought back.
  */
-export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Logger): Promise<SeedResult> {
-  const r: SeedResult = { created: [], kept: [], differs: [], deletedInCluster: [] };
+export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Logger, cluster?: string): Promise<SeedResult> {
+  const r: SeedResult = { created: [], kept: [], differs: [], deletedInCluster: [], refused: [] };
+  const existing = cluster === undefined ? [] : await listStreams(kv, log);
   for (const s of specs) {
     const cur = await kv.get(s.id);
     if (cur && cur.operation !== "PUT") {
@@ -97,8 +100,18 @@ export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Log
       else r.kept.push(s.id);
       continue;
     }
+    if (cluster !== undefined) {
+      try {
+        assertOwnResources([s], existing, cluster);
+      } catch (err) {
+        log.error({ err, stream: s.id }, "a stream of the config file is not created: one of its source resources is another stream's");
+        r.refused.push(s.id);
+        continue;
+      }
+    }
     try {
       await kv.create(s.id, JSON.stringify({ ...s, managedBy: s.managedBy ?? "node" }));
+      existing.push(s);
       r.created.push(s.id);
     } catch {
       r.kept.push(s.id); // a peer created it first
