@@ -95,7 +95,7 @@ describe("at run time a reader refuses a slot or publication another stream owns
     expect(ids(a, "t1")).toEqual(Array.from({ length: 11 }, (_, i) => i + 101));
   });
 
-  it("a stream created before the derived names keeps its legacy slot and its position, and marks it its own", async () => {
+  it("a stream created before the derived names keeps its legacy slot and its position, and marks it its own; starting over drops it", async () => {
     const id = `Legacy${Date.now().toString(36)}`;
     const legacy = legacySlotName(id);
     const created = await db.query<{ lsn: string }>("SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", [legacy]);
@@ -109,6 +109,18 @@ describe("at run time a reader refuses a slot or publication another stream owns
     expect(r.position()?.slot).toBe(legacy);
     expect(await owner("slot", legacy)).toEqual({ cluster: "c1", stream: id });
     expect((await db.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [defaultSlotName("c1", id)])).rowCount).toBe(0);
+
+    // starting over (a re-snapshot clears the position) moves it to its derived name and drops the legacy slot
+    await r.stop();
+    runs.splice(runs.indexOf(r), 1);
+    const again = run(source("c1", id, { tables: ["public.t2"] }));
+    await again.ready;
+    const derived = defaultSlotName("c1", id);
+    expect(again.position()?.slot).toBe(derived);
+    expect((await db.query("SELECT slot_name FROM pg_replication_slots WHERE slot_name = ANY($1)", [[legacy, derived]])).rows).toEqual([{ slot_name: derived }]);
+    expect((await db.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [legacy])).rowCount).toBe(0);
+    expect(await owner("slot", legacy)).toBeUndefined();
+    expect(await owner("slot", derived)).toEqual({ cluster: "c1", stream: id });
   });
 });
 

@@ -83,6 +83,14 @@ export async function claimResources(c: pg.ClientBase, owner: ResourceOwner, res
   }
 }
 
+/** Every resource `owner` has claimed. */
+export async function ownedBy(c: pg.ClientBase, owner: ResourceOwner): Promise<OwnedResource[]> {
+  const exists = await c.query<{ t: string | null }>("SELECT to_regclass('tributary.resource_owners')::text AS t");
+  if (!exists.rows[0]?.t) return [];
+  const r = await c.query<OwnedResource>("SELECT kind, name FROM tributary.resource_owners WHERE cluster = $1 AND stream = $2 ORDER BY kind, name", [owner.cluster, owner.stream]);
+  return r.rows;
+}
+
 /** Forgets `owner`'s marks on dropped resources (an absent table or row is fine; another owner's mark stays). */
 export async function releaseResources(c: pg.ClientBase, owner: ResourceOwner, resources: readonly OwnedResource[]): Promise<void> {
   const exists = await c.query<{ t: string | null }>("SELECT to_regclass('tributary.resource_owners')::text AS t");

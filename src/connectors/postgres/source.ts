@@ -11,10 +11,10 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-log
 import { TributaryError, redactUrl } from "../../base/index.js";
 import { ChangeQueue, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type SourceDeps } from "../../core/index.js";
 import type { Op, Row } from "../../events/index.js";
-import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
+import { describeTable, dropSlot, ensurePublication, qi, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
 import { SYNTHETIC_KEY, encodeEvent, insertOnlyRow, insertOnlyShape, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
 import { readerNames } from "./names.js";
-import { claimResources } from "./ownership.js";
+import { claimResources, ownedBy, releaseResources, type OwnedResource } from "./ownership.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import type { PostgresSourceSpec } from "./schema.js";
 import { createSlot, readTable } from "./snapshot.js";
@@ -99,6 +99,7 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     if (!start || !slot) {
       // first run (or a slot without any checkpoint of ours: nothing was published from it)
       if (slot) await dropSlot(client, this.slot);
+      if (!start) await this.dropLeftovers(client);
       start = yield* this.snapshot(client, tables, ctx, null);
       if (!start) return; // stopped or aborted during the snapshot; it resumes next time
     } else if (!start.snapshotDone) {
@@ -114,6 +115,30 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     }
     this.committed ??= start;
     yield* this.stream(client, start, ctx);
+  }
+
+  /**
+   * A stream that starts over (no checkpoint: a re-snapshot, or its position deleted) drops
+   * the other slots and publications it owns, so that a slot it used before (a legacy
+   * `tributary_<id>` name, a changed `source.slot`) does not keep WAL forever.
+   */
+  private async dropLeftovers(client: pg.Client): Promise<void> {
+    const owner = { cluster: this.d.settings.cluster, stream: this.d.stream.id };
+    const stale = (await ownedBy(client, owner)).filter((r) => r.name !== (r.kind === "slot" ? this.slot : this.publication));
+    const dropped: OwnedResource[] = [];
+    for (const r of stale) {
+      if (r.kind === "slot") {
+        const s = await slotInfo(client, r.name);
+        if (s && !s.sameDatabase) continue;
+        if (s) await dropSlot(client, r.name);
+      } else {
+        await client.query(`DROP PUBLICATION IF EXISTS ${qi(r.name)}`);
+      }
+      dropped.push(r);
+    }
+    if (!dropped.length) return;
+    await releaseResources(client, owner, dropped);
+    this.d.log.warn({ dropped }, "starting over: dropped the slots and publications this stream used before");
   }
 
   /** `p` is checkpointed: only now may PostgreSQL recycle WAL up to it. */
