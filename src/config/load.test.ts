@@ -55,7 +55,7 @@ describe("defaults", () => {
     expect(s.maxAge).toBe(7 * 86_400_000);
     expect(s.paused).toBe(false);
     expect(s.transformers).toEqual([]);
-    expect(s.source).toEqual({ type: "postgres", url: pgUrl, tables: ["public.orders"], snapshot: "initial", snapshotBatchRows: 5000 });
+    expect(s.source).toEqual({ type: "postgres", url: pgUrl, tables: ["public.orders"], snapshot: "initial", snapshotBatchRows: 5000, keylessTables: "refuse" });
     expect(s.sinks[0]).toEqual({ name: "copy", type: "postgres", url: pgUrl, table: "{schema}.{table}", autoCreate: false, batchMaxRows: 2000, batchMaxWait: 100 });
   });
 
