@@ -170,6 +170,13 @@ describe("validate, apply and the admin API refuse a spec whose slot, publicatio
     nodes.push(second);
     expect(await getStream(n.cp.streams, "d")).toBeUndefined();
     expect(await getStream(n.cp.streams, "e")).toBeDefined();
+
+    // a deleted stream keeps its slot until it is dropped: still not another stream's
+    expect((await n.admin.inject({ method: "DELETE", url: "/v1/streams/a" })).statusCode).toBe(200);
+    const afterDelete = await inject(n, "POST", "/v1/streams", pg("f", { slot: "slot_a" }));
+    expect(afterDelete.status).toBe(400);
+    expect(afterDelete.body.message).toContain("replication slot slot_a is already used by deleted stream a, which kept its source resources (drop them: tributary drop a)");
+    expect((await inject(n, "POST", "/v1/streams", pg("a", { slot: "slot_a" }))).status).toBe(201); // re-created, it is its own again
   });
 
   it("Orders and orders, with default names, run on two slots of their own", async () => {

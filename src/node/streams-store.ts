@@ -10,7 +10,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
-import { resourceClashes } from "../registry/index.js";
+import { resourceClashes, type SourceSpec, type StreamSource } from "../registry/index.js";
 
 /** A key of the streams bucket that holds a stream spec (stream ids have no dots). */
 export const isStreamKey = (key: string): boolean => !key.includes(".");
@@ -52,7 +52,7 @@ export async function putStream(kv: KV, spec: StreamSpec): Promise<"created" | "
  * uses (docs/adr/0010): each of `specs` is compared with `others` and with the specs before
  * it. @throws TributaryError CONFIG_INVALID naming the stream, the field and the other stream
  */
-export function assertOwnResources(specs: readonly StreamSpec[], others: readonly StreamSpec[], cluster: string): void {
+export function assertOwnResources(specs: readonly StreamSpec[], others: readonly StreamSource[], cluster: string): void {
   const problems: string[] = [];
   for (const [i, s] of specs.entries()) {
     for (const k of resourceClashes(s, [...others, ...specs.slice(0, i)], cluster)) problems.push(`stream ${s.id}: ${k.path.join(".")}: ${k.message}`);
@@ -60,9 +60,25 @@ export function assertOwnResources(specs: readonly StreamSpec[], others: readonl
   if (problems.length) throw new TributaryError("CONFIG_INVALID", problems.join("\n"));
 }
 
-/** Writes one spec for the admin API: refused when another stream of `cluster` uses one of its source's exclusive resources. */
+/**
+ * The deleted streams that kept their source resources (`retired.<id>`, retired.ts), as the
+ * exclusive-resources check sees them: a kept slot is still theirs until it is dropped.
+ */
+export async function keptSources(kv: KV): Promise<StreamSource[]> {
+  const out: StreamSource[] = [];
+  for await (const key of await kv.keys("retired.>")) {
+    const e = await kv.get(key);
+    if (!e || e.operation !== "PUT") continue;
+    const r = e.json<{ id?: unknown; source?: unknown }>();
+    if (typeof r?.id !== "string" || !r.source || typeof r.source !== "object") continue;
+    out.push({ id: r.id, source: r.source as SourceSpec, label: `deleted stream ${r.id}, which kept its source resources (drop them: tributary drop ${r.id})` });
+  }
+  return out;
+}
+
+/** Writes one spec for the admin API: refused when another stream of `cluster` (or a deleted one that kept them) uses one of its source's exclusive resources. */
 export async function putOwnStream(kv: KV, spec: StreamSpec, cluster: string): Promise<"created" | "updated" | "unchanged"> {
-  assertOwnResources([spec], await listStreams(kv), cluster);
+  assertOwnResources([spec], [...(await listStreams(kv)), ...(await keptSources(kv))], cluster);
   return putStream(kv, spec);
 }
 
@@ -198,7 +214,7 @@ export async function planApply(kv: KV, specs: readonly StreamSpec[], o: ApplyOp
   if (o.cluster !== undefined) {
     // the cluster after the plan: the file's streams and the kept ones
     const kept = new Set(plan.filter((e) => e.action === "keep").map((e) => e.id));
-    assertOwnResources(specs, (await listStreams(kv)).filter((s) => kept.has(s.id)), o.cluster);
+    assertOwnResources(specs, [...(await listStreams(kv)).filter((s) => kept.has(s.id)), ...(await keptSources(kv))], o.cluster);
   }
   return plan.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

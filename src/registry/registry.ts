@@ -82,6 +82,8 @@ export interface ResourceClash {
 export interface StreamSource {
   id: string;
   source: SourceSpec;
+  /** how a clash names it, e.g. "deleted stream a (…)"; default `stream <id>` */
+  label?: string;
 }
 
 /** The exclusive resources of a stream's source (its connector's `exclusive` hook; none without one). */
@@ -102,7 +104,7 @@ export function resourceClashes(stream: StreamSource, others: readonly StreamSou
     if (o.id === stream.id) continue;
     for (const r of sourceExclusive(o, cluster)) {
       const k = `${o.source.type}\0${r.what}\0${r.value}`;
-      if (!taken.has(k)) taken.set(k, o.id);
+      if (!taken.has(k)) taken.set(k, o.label ?? `stream ${o.id}`);
     }
   }
   const out: ResourceClash[] = [];
@@ -111,7 +113,7 @@ export function resourceClashes(stream: StreamSource, others: readonly StreamSou
     if (other === undefined) continue;
     out.push({
       path: ["source", r.field],
-      message: `${r.what} ${r.value} is already used by stream ${other} of cluster ${cluster}: two streams on one ${r.what} lose changes; give each stream its own (set source.${r.field}, or leave it out for one derived from the cluster and stream id)`,
+      message: `${r.what} ${r.value} is already used by ${other} of cluster ${cluster}: two streams on one ${r.what} lose changes; give each stream its own (set source.${r.field}, or leave it out for one derived from the cluster and stream id)`,
     });
   }
   return out;
