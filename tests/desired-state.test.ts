@@ -12,7 +12,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, parseStreamSpec, type StreamSpec } from "../src/config/index.js";
 import { openControlPlane, type ControlPlane } from "../src/nats/index.js";
-import { defaultSlotName } from "../src/connectors/postgres/names.js";
+import { defaultSlotName } from "../src/connectors/postgres/index.js";
 import { getStream, listRetired, putStream, startNode, type RunningNode } from "../src/node/index.js";
 import { NATS_URL, adminQuery, assertBuilt, cleanupCluster, createDb, eventually, freePort, natsConnect, runCli, uniqueCluster, writeConfigFile, type TestDb } from "./support/index.js";
 

@@ -9,8 +9,7 @@
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TributaryError } from "../src/base/index.js";
-import { PostgresSource } from "../src/connectors/postgres/source.js";
-import type { PgCheckpoint } from "../src/connectors/postgres/position.js";
+import { PostgresSource, type PgCheckpoint } from "../src/connectors/postgres/index.js";
 import { parseStreamSpec } from "../src/config/index.js";
 import { Metrics } from "../src/metrics/index.js";
 import type { RunningNode } from "../src/node/index.js";

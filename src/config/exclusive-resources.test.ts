@@ -4,7 +4,7 @@
  * share a slot, a publication or a MySQL server id is refused naming the other stream.
  */
 import { describe, expect, it } from "vitest";
-import { defaultSlotName, legacySlotName } from "../connectors/postgres/names.js";
+import { defaultSlotName, legacySlotName } from "../connectors/postgres/index.js";
 import { resourceClashes } from "../registry/index.js";
 import { parseConfig, parseStreamSpec } from "./index.js";
 

@@ -20,3 +20,7 @@ export { SESSION_OPTIONS } from "./catalog.js";
 export { keyOf, makeEvent, shapeOf, toRow } from "./event-builder.js";
 export { encodeEventPos } from "./position.js";
 export type { ColumnType } from "./type-map.js";
+// tests drive the reader itself and compute a stream's default slot name (docs/adr/0010)
+export { defaultSlotName, legacySlotName } from "./names.js";
+export { PostgresSource } from "./source.js";
+export type { PgCheckpoint } from "./position.js";
