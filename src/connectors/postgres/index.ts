@@ -3,7 +3,8 @@
  * (upserts and deletes by key). `postgres` is its one line in the registry.
  */
 import { defineSink, defineSource } from "../../core/index.js";
-import { postgresExclusive, postgresRetention } from "./retention.js";
+import { postgresExclusive } from "./names.js";
+import { postgresRetention } from "./retention.js";
 import { postgresSinkSchema, postgresSourceSchema } from "./schema.js";
 import { PostgresSinkWriter } from "./sink-writer.js";
 import { PostgresSource } from "./source.js";

@@ -6,6 +6,8 @@
  * created before the derived names (legacy `tributary_<id>`) keeps its position.
  */
 import { createHash } from "node:crypto";
+import type { ExclusiveResource } from "../../core/index.js";
+import type { PostgresSourceSpec } from "./schema.js";
 
 /** Slot and publication names allow [a-z0-9_], 63 characters at most. */
 const MAX = 63;
@@ -40,4 +42,16 @@ export interface NamingSpec {
 export function readerNames(spec: NamingSpec, cluster: string, stream: string, checkpointSlot?: string | null): { slot: string; publication: string } {
   const slot = spec.slot ?? checkpointSlot ?? defaultSlotName(cluster, stream);
   return { slot, publication: spec.publication ?? slot };
+}
+
+/**
+ * What must be a stream's own in its cluster (the exclusive-resources check of `validate`,
+ * `apply` and the admin API): its slot and publication as a new reader would name them.
+ */
+export function postgresExclusive(spec: PostgresSourceSpec, ctx: { cluster: string; stream: string }): ExclusiveResource[] {
+  const slot = spec.slot ?? defaultSlotName(ctx.cluster, ctx.stream);
+  return [
+    { field: "slot", what: "replication slot", value: slot },
+    { field: "publication", what: "publication", value: spec.publication ?? slot },
+  ];
 }

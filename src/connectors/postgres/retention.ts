@@ -7,7 +7,7 @@ import pg from "pg";
 import type { RetainedResource, RetentionContext, SourceRetention } from "../../core/index.js";
 import { qi } from "./catalog.js";
 import type { PostgresSourceSpec } from "./schema.js";
-import { defaultSlotName, readerNames } from "./names.js";
+import { readerNames } from "./names.js";
 import { releaseResources } from "./ownership.js";
 import { sourceError } from "./source.js";
 
@@ -16,18 +16,6 @@ function names(spec: PostgresSourceSpec, ctx: RetentionContext): { slot: string;
   const fromPosition = (ctx.position as { slot?: unknown } | null)?.slot;
   const used = readerNames(spec, ctx.cluster, ctx.stream, typeof fromPosition === "string" ? fromPosition : null);
   return { slot: typeof fromPosition === "string" ? fromPosition : used.slot, publication: used.publication };
-}
-
-/**
- * What must be a stream's own in its cluster (the exclusive-resources check of `validate`,
- * `apply` and the admin API): its slot and publication as a new reader would name them.
- */
-export function postgresExclusive(spec: PostgresSourceSpec, ctx: { cluster: string; stream: string }): Array<{ field: string; what: string; value: string }> {
-  const slot = spec.slot ?? defaultSlotName(ctx.cluster, ctx.stream);
-  return [
-    { field: "slot", what: "replication slot", value: slot },
-    { field: "publication", what: "publication", value: spec.publication ?? slot },
-  ];
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
