@@ -4,7 +4,7 @@
  * share a slot, a publication or a MySQL server id is refused naming the other stream.
  */
 import { describe, expect, it } from "vitest";
-import { defaultSlotName, legacySlotName } from "../connectors/postgres/index.js";
+import { defaultSlotName, legacySlotName, readerNames } from "../connectors/postgres/index.js";
 import { resourceClashes } from "../registry/index.js";
 import { parseConfig, parseStreamSpec } from "./index.js";
 
@@ -34,6 +34,14 @@ describe("default slot names", () => {
     expect(defaultSlotName("blue", "orders")).not.toBe(defaultSlotName("green", "orders"));
     expect(defaultSlotName("blue", "orders")).toBe(defaultSlotName("blue", "orders"));
     expect(defaultSlotName("blue", "orders")).toMatch(/^tributary_orders_[0-9a-f]{10}$/);
+  });
+});
+
+describe("the names a reader uses", () => {
+  it("an explicit slot, else the slot its checkpoint names (a legacy name survives an upgrade), else the derived one; the publication follows", () => {
+    expect(readerNames({ slot: "mine" }, "c1", "orders", "tributary_orders")).toEqual({ slot: "mine", publication: "mine" });
+    expect(readerNames({}, "c1", "orders", "tributary_orders")).toEqual({ slot: "tributary_orders", publication: "tributary_orders" });
+    expect(readerNames({ publication: "pub" }, "c1", "orders", null)).toEqual({ slot: defaultSlotName("c1", "orders"), publication: "pub" });
   });
 });
 

@@ -22,6 +22,6 @@ export { keyOf, makeEvent, shapeOf, toRow } from "./event-builder.js";
 export { encodeEventPos } from "./position.js";
 export type { ColumnType } from "./type-map.js";
 // tests drive the reader itself and compute a stream's default slot name (docs/adr/0010)
-export { defaultSlotName, legacySlotName } from "./names.js";
+export { defaultSlotName, legacySlotName, readerNames } from "./names.js";
 export { PostgresSource } from "./source.js";
 export type { PgCheckpoint } from "./position.js";
