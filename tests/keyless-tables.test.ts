@@ -13,10 +13,12 @@ import { PostgresSource, type PgCheckpoint } from "../src/connectors/postgres/in
 import { parseStreamSpec } from "../src/config/index.js";
 import { Metrics } from "../src/metrics/index.js";
 import type { RunningNode } from "../src/node/index.js";
-import { cleanupCluster, createDb, eventually, runSource, startTestNode, uniqueCluster, type TestDb } from "./support/index.js";
+import { cleanupCluster, createDb, createMyDb, eventually, runSource, startTestNode, uniqueCluster, type MyTestDb, type TestDb } from "./support/index.js";
 
 let src: TestDb;
 let dst: TestDb;
+let mySrc: MyTestDb;
+let myDst: MyTestDb;
 const clusters: string[] = [];
 const nodes: RunningNode[] = [];
 const ROWS = "(1, 'a'), (1, 'a'), (2, NULL), (3, 'c')";
@@ -25,6 +27,9 @@ beforeAll(async () => {
   src = await createDb("kls");
   dst = await createDb("kld");
   await src.query(`CREATE TABLE nk (id int, v text); ALTER TABLE nk REPLICA IDENTITY FULL; INSERT INTO nk VALUES ${ROWS}`);
+  [mySrc, myDst] = await Promise.all([createMyDb("kls"), createMyDb("kld")]);
+  await mySrc.query("CREATE TABLE nk (id INT, v VARCHAR(20))");
+  await mySrc.query(`INSERT INTO nk VALUES ${ROWS}`);
 });
 afterEach(async () => {
   for (const n of nodes.splice(0)) await n.shutdown("test done").catch(() => undefined);
@@ -33,6 +38,8 @@ afterAll(async () => {
   for (const c of clusters) await cleanupCluster(c).catch(() => undefined);
   await src.drop();
   await dst.drop();
+  await mySrc?.drop();
+  await myDst?.drop();
 });
 
 describe("a table without a primary key", () => {
@@ -78,5 +85,28 @@ describe("a table without a primary key", () => {
     const metrics = (await n.admin.inject({ method: "GET", url: "/metrics" })).body;
     expect(metrics).toMatch(/^tributary_events_dropped_total\{stream="nk",actor="stream",reason="keyless-insert-only"\} 1$/m);
     expect(metrics).not.toMatch(/^tributary_dlq_total\{stream="nk"[^}]*\} [1-9]/m);
+  });
+
+  it("MySQL, insert-only: the same 4 rows arrive as 4 rows (autoCreate), an update is counted, not applied", async () => {
+    const cluster = uniqueCluster("klm");
+    clusters.push(cluster);
+    const n = await startTestNode(cluster, [
+      {
+        id: "mnk",
+        source: { type: "mysql", url: mySrc.url, tables: [`${mySrc.name}.nk`], keylessTables: "insert-only" },
+        sinks: [{ name: "copy", type: "mysql", url: myDst.url, table: "{table}", autoCreate: true, batchMaxWait: "50ms" }],
+      },
+    ]);
+    nodes.push(n);
+    const rows = async () => (await myDst.query<Array<{ id: number; v: string | null }>>("SELECT id, v FROM nk ORDER BY id, v").catch(() => [])).map((r) => ({ id: Number(r.id), v: r.v }));
+    await eventually(async () => (await rows()).length === 4, 60_000, "the 4 snapshot rows");
+    expect(await rows()).toEqual([{ id: 1, v: "a" }, { id: 1, v: "a" }, { id: 2, v: null }, { id: 3, v: "c" }]);
+    await mySrc.query("INSERT INTO nk VALUES (1, 'a')");
+    await mySrc.query("UPDATE nk SET v = 'z' WHERE id = 3");
+    await mySrc.query("INSERT INTO nk VALUES (4, 'end')");
+    await eventually(async () => (await rows()).some((r) => r.id === 4), 60_000, "the rows inserted while streaming");
+    expect(await rows()).toEqual([{ id: 1, v: "a" }, { id: 1, v: "a" }, { id: 1, v: "a" }, { id: 2, v: null }, { id: 3, v: "c" }, { id: 4, v: "end" }]);
+    const metrics = (await n.admin.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metrics).toMatch(/^tributary_events_dropped_total\{stream="mnk",actor="stream",reason="keyless-insert-only"\} 1$/m);
   });
 });

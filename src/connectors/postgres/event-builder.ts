@@ -3,6 +3,7 @@
  * change events. Unchanged-TOAST values arrive as `undefined` and become absent keys.
  */
 import type { ChangeEvent, JsonValue, Op, Row } from "../../events/index.js";
+import { SYNTHETIC_KEY } from "../shared/index.js";
 import { textDecoderFor, type ColumnType } from "./type-map.js";
 
 /** What the builder knows about a table. */
@@ -98,17 +99,9 @@ export function shapeOf(schema: string, table: string, columns: RelationShape["c
   return { schema, table, columns, keyColumns, types };
 }
 
-/** The column that keys a keyless table's rows in insert-only mode: the event's source position. */
-export const SYNTHETIC_KEY = "_tributary_pos";
-
 /** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a text column). */
 export function insertOnlyShape(shape: RelationShape): RelationShape {
   return { ...shape, keyColumns: [SYNTHETIC_KEY], types: { ...shape.types, [SYNTHETIC_KEY]: "text" }, keyless: true };
-}
-
-/** An inserted row of an insert-only shape: the row with its position as SYNTHETIC_KEY, and that key. */
-export function insertOnlyRow(after: Row | null, pos: string): { after: Row; key: Row } {
-  return { after: { ...after, [SYNTHETIC_KEY]: pos }, key: { [SYNTHETIC_KEY]: pos } };
 }
 
 /** True when two keys differ (primary-key update). */

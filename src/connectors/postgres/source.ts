@@ -12,7 +12,8 @@ import { TributaryError, redactUrl } from "../../base/index.js";
 import { ChangeQueue, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type SourceDeps } from "../../core/index.js";
 import type { Op, Row } from "../../events/index.js";
 import { describeTable, dropSlot, ensurePublication, qi, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
-import { SYNTHETIC_KEY, encodeEvent, insertOnlyRow, insertOnlyShape, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { encodeEvent, insertOnlyShape, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { checkKeylessTable, insertOnlyRow, KeylessSkips, warnKeylessRetry } from "../shared/index.js";
 import { readerNames } from "./names.js";
 import { claimResources, ownedBy, releaseResources, type OwnedResource } from "./ownership.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
@@ -65,13 +66,14 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
   private client: pg.Client | null = null;
   private service: LogicalReplicationService | null = null;
   private statusTicker: NodeJS.Timeout | undefined;
-  /** keyless tables whose skipped updates/deletes were logged */
-  private readonly keylessWarned = new Set<string>();
+  /** updates and deletes of keyless tables that insert-only mode does not apply */
+  private readonly keylessSkips: KeylessSkips;
   /** the newest position known durable: what keepalives acknowledge */
   private committed: PgCheckpoint | null = null;
 
   constructor(private readonly src: PostgresSourceSpec, private readonly d: SourceDeps) {
     this.db = decodeURIComponent(new URL(src.url).pathname.replace(/^\//, "")) || "postgres";
+    this.keylessSkips = new KeylessSkips(d.stream.id, d.metrics, d.log);
   }
 
   async *read(ctx: SourceContext<PgCheckpoint>): AsyncGenerator<SourceBatch<PgCheckpoint>, void> {
@@ -193,6 +195,7 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
       await repl.end().catch(() => undefined); // also drops a temporary slot
     }
     d.log.info({ slot: this.slot, consistentPoint, attempt, tables: [...tables.keys()] }, "snapshot started");
+    warnKeylessRetry(d.log, attempt, [...tables.values()].filter((t) => t.keyless).map((t) => `${t.schema}.${t.table}`));
     let index = 0;
     const tsMs = Date.now();
     try {
@@ -273,7 +276,7 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           case "update": {
             const s = shapes.get(msg.relation.relationOid)!;
             if (s.keyless) {
-              this.keylessSkipped(s, "update");
+              this.keylessSkips.skip(`${s.schema}.${s.table}`, "update");
               break;
             }
             const after = toRow(s, msg.new);
@@ -292,7 +295,7 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           case "delete": {
             const s = shapes.get(msg.relation.relationOid)!;
             if (s.keyless) {
-              this.keylessSkipped(s, "delete");
+              this.keylessSkips.skip(`${s.schema}.${s.table}`, "delete");
               break;
             }
             const before = toRow(s, msg.old ?? msg.key);
@@ -387,25 +390,8 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
    * rows into one and could not hold a row with a NULL.
    */
   private checkKeyless(t: TableInfo): TableInfo {
-    if (!t.keyless) return t;
-    const qualified = `${t.schema}.${t.table}`;
-    if (this.src.keylessTables !== "insert-only") {
-      throw new TributaryError(
-        "SOURCE_INVALID",
-        `stream ${this.d.stream.id}: table ${qualified} has no primary key: a target keyed by all its columns would collapse duplicate rows into one and refuse rows with a NULL. Add a primary key, or set source.keylessTables: insert-only to replicate it as an append-only table (each row a new target row keyed by ${SYNTHETIC_KEY}; its updates and deletes are not applied)`,
-      );
-    }
-    if (t.columns.some((c) => c.name === SYNTHETIC_KEY)) throw new TributaryError("SOURCE_INVALID", `stream ${this.d.stream.id}: table ${qualified} has a column named ${SYNTHETIC_KEY}, the key insert-only mode adds; rename it or add a primary key`);
+    if (t.keyless) checkKeylessTable(this.d.stream.id, `${t.schema}.${t.table}`, t.columns.map((c) => c.name), this.src.keylessTables, "ALTER TABLE … ADD PRIMARY KEY (…)");
     return t;
-  }
-
-  /** Counts (and logs, once per table) an update or delete of a keyless table that insert-only mode does not apply. */
-  private keylessSkipped(s: RelationShape, what: "update" | "delete"): void {
-    this.d.metrics.eventsDropped.inc({ stream: this.d.stream.id, actor: "stream", reason: "keyless-insert-only" });
-    const table = `${s.schema}.${s.table}`;
-    if (this.keylessWarned.has(table)) return;
-    this.keylessWarned.add(table);
-    this.d.log.warn({ table }, `an ${what} of ${table}, a table without a primary key replicated insert-only, is not applied (nor are later updates and deletes of it: tributary_events_dropped_total{reason="keyless-insert-only"} counts them)`);
   }
 }
 
