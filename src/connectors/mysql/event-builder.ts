@@ -28,7 +28,7 @@ export function shapeOf(schema: string, table: string, columns: TableShape["colu
   return { schema, table, columns, keyColumns, types };
 }
 
-/** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a varchar column). */
+/** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a varchar(64): positions are fixed-width, about 40 characters). */
 export function insertOnlyShape(shape: TableShape): TableShape {
   return { ...shape, keyColumns: [SYNTHETIC_KEY], types: { ...shape.types, [SYNTHETIC_KEY]: "varchar(64)" }, keyless: true };
 }
