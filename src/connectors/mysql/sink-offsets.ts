@@ -30,23 +30,33 @@ export async function ensureOffsets(c: Connection, legacyKey: string, key: strin
        updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   );
-  await c.beginTransaction();
-  try {
-    const [old] = await c.query<RowDataPacket[]>(`SELECT CAST(seq AS CHAR) AS seq, CAST(epoch AS CHAR) AS epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ? FOR UPDATE`, [legacyKey]);
-    const row = old[0] as { seq: string; epoch: string } | undefined;
-    if (row && row.epoch !== ADOPTED_EPOCH) {
-      const [ins] = await c.query<ResultSetHeader>(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, ?, ?)`, [key, row.seq, row.epoch]);
-      if (ins.affectedRows) {
-        await c.query(`UPDATE ${OFFSETS_TABLE} SET epoch = ? WHERE sink_id = ?`, [ADOPTED_EPOCH, legacyKey]);
-        log.warn({ legacyKey, key, seq: row.seq, epoch: row.epoch }, "adopted the sink's offset row from before the cluster was part of its key (docs/adr/0010); the legacy row is kept, fenced");
+  // a locking read of an absent row takes a gap lock, and sinks opening together would
+  // deadlock on it: only a legacy row that exists (an upgrade) is read for update
+  if (await legacyRow(c, legacyKey, false)) {
+    await c.beginTransaction();
+    try {
+      const row = await legacyRow(c, legacyKey, true);
+      if (row) {
+        const [ins] = await c.query<ResultSetHeader>(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, ?, ?)`, [key, row.seq, row.epoch]);
+        if (ins.affectedRows) {
+          await c.query(`UPDATE ${OFFSETS_TABLE} SET epoch = ? WHERE sink_id = ?`, [ADOPTED_EPOCH, legacyKey]);
+          log.warn({ legacyKey, key, seq: row.seq, epoch: row.epoch }, "adopted the sink's offset row from before the cluster was part of its key (docs/adr/0010); the legacy row is kept, fenced");
+        }
       }
+      await c.commit();
+    } catch (err) {
+      await c.rollback().catch(() => undefined);
+      throw err;
     }
-    await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [key]);
-    await c.commit();
-  } catch (err) {
-    await c.rollback().catch(() => undefined);
-    throw err;
   }
+  await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [key]);
+}
+
+/** The legacy row `<stream>.<sink>` while no cluster has adopted it (undefined otherwise); `lock`: read for update. */
+async function legacyRow(c: Connection, legacyKey: string, lock: boolean): Promise<{ seq: string; epoch: string } | undefined> {
+  const [rows] = await c.query<RowDataPacket[]>(`SELECT CAST(seq AS CHAR) AS seq, CAST(epoch AS CHAR) AS epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ?${lock ? " FOR UPDATE" : ""}`, [legacyKey]);
+  const row = rows[0] as { seq: string; epoch: string } | undefined;
+  return row && row.epoch !== ADOPTED_EPOCH ? row : undefined;
 }
 
 function toCheckpoint(rows: RowDataPacket[]): SinkOffset {

@@ -46,6 +46,9 @@ export async function ensureOffsetsTable(client: pg.ClientBase): Promise<void> {
  * once; the legacy row stays, fenced with ADOPTED_EPOCH. Other clusters start at seq 0.
  */
 export async function adoptLegacyOffset(client: pg.ClientBase, legacyKey: string, key: string, log: Logger): Promise<void> {
+  // nothing to adopt (no upgrade pending): no transaction at all
+  const pending = await client.query("SELECT 1 FROM tributary.sink_offsets WHERE sink_id = $1 AND epoch <> $2", [legacyKey, ADOPTED_EPOCH]);
+  if (!pending.rowCount) return;
   await client.query("BEGIN");
   try {
     const old = await client.query<{ seq: string; epoch: string }>("SELECT seq::text AS seq, epoch::text AS epoch FROM tributary.sink_offsets WHERE sink_id = $1 FOR UPDATE", [legacyKey]);
