@@ -31,7 +31,7 @@ export interface PipelineResult {
 }
 
 async function sinkSeq(w: World): Promise<number> {
-  const r = await w.dst!.client.query<{ seq: string }>("SELECT seq::text AS seq FROM tributary.sink_offsets WHERE sink_id = $1", [SINK_ID]).catch(() => null);
+  const r = await w.dst!.client.query<{ seq: string }>("SELECT seq::text AS seq FROM tributary.sink_offsets WHERE sink_id = $1", [`${w.cluster}.${SINK_ID}`]).catch(() => null);
   return Number(r?.rows[0]?.seq ?? 0);
 }
 

@@ -45,7 +45,7 @@ describe("run-time bad input", () => {
     expect(stateOf("stream.badauth")).toBe("running.failed"); // not retryable as is: slow retries
 
     await eventually(() => errorOf("stream.nokey"), 20_000, "no-key error");
-    expect(errorOf("stream.nokey")).toMatch(/table public\.nokey has no primary key: add one, or run ALTER TABLE "public"\."nokey" REPLICA IDENTITY FULL/);
+    expect(errorOf("stream.nokey")).toMatch(/table public\.nokey has no primary key: add one \(or, to replicate it insert-only, run ALTER TABLE "public"\."nokey" REPLICA IDENTITY FULL .* set source\.keylessTables: insert-only\)/);
 
     await eventually(() => errorOf("stream.missingtable"), 20_000, "missing table error");
     expect(errorOf("stream.missingtable")).toMatch(/table public\.nope does not exist/);

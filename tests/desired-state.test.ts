@@ -12,6 +12,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, parseStreamSpec, type StreamSpec } from "../src/config/index.js";
 import { openControlPlane, type ControlPlane } from "../src/nats/index.js";
+import { defaultSlotName } from "../src/connectors/postgres/index.js";
 import { getStream, listRetired, putStream, startNode, type RunningNode } from "../src/node/index.js";
 import { NATS_URL, adminQuery, assertBuilt, cleanupCluster, createDb, eventually, freePort, natsConnect, runCli, uniqueCluster, writeConfigFile, type TestDb } from "./support/index.js";
 
@@ -174,75 +175,78 @@ describe("tributary apply -f: the declarative sync", () => {
 
 describe("deleting a PostgreSQL stream: slot, publication and JetStream streams are kept, measured and dropped when asked", () => {
   let src: TestDb;
-  const ids: string[] = [];
+  const slots: string[] = [];
   beforeAll(async () => {
     src = await createDb("dsrc");
     await src.query("CREATE TABLE t (id int PRIMARY KEY, v text)");
   });
   afterAll(async () => {
-    for (const id of ids) {
-      await adminQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [`tributary_${id}`]).catch(() => undefined);
+    for (const sn of slots) {
+      await adminQuery(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [sn]).catch(() => undefined);
     }
     await src.drop();
   });
 
   const pgStream = (id: string) => ({ id, source: { type: "postgres", url: src.url, tables: ["public.t"], snapshot: "never" } });
-  const slot = async (id: string) => (await adminQuery(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [`tributary_${id}`])).rows[0] as { active: boolean } | undefined;
-  const publication = async (id: string) => (await src.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [`tributary_${id}`])).rowCount;
-  const metric = async (n: RunningNode, id: string) => {
+  // the default slot and publication name, derived from the cluster and stream id (docs/adr/0010)
+  const slot = async (sn: string) => (await adminQuery(`SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [sn])).rows[0] as { active: boolean } | undefined;
+  const publication = async (sn: string) => (await src.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [sn])).rowCount;
+  const metric = async (n: RunningNode, id: string, sn: string) => {
     const text = (await n.admin.inject({ method: "GET", url: "/metrics" })).body;
-    return new RegExp(`^tributary_source_retained_bytes\\{stream="${id}",resource="slot tributary_${id}",state="(\\w+)"\\} (\\d+)$`, "m").exec(text);
+    return new RegExp(`^tributary_source_retained_bytes\\{stream="${id}",resource="slot ${sn}",state="(\\w+)"\\} (\\d+)$`, "m").exec(text);
   };
 
   it("DELETE keeps and reports them, the slot's retained WAL is a metric, DELETE …/resources drops them", async () => {
     const cluster = newCluster();
     const id = `del${Date.now().toString(36)}`;
-    ids.push(id);
+    const sn = defaultSlotName(cluster, id);
+    slots.push(sn);
     const n = await node(cluster, []);
     expect((await inject(n, "POST", "/v1/streams", pgStream(id))).status).toBe(201);
-    await eventually(async () => (await slot(id))?.active === true, 30_000, "the reader's slot");
-    await eventually(async () => (await metric(n, id))?.[1] === "running", 30_000, "the metric of the running stream");
+    await eventually(async () => (await slot(sn))?.active === true, 30_000, "the reader's slot");
+    await eventually(async () => (await metric(n, id, sn))?.[1] === "running", 30_000, "the metric of the running stream");
     // the reader's lag on its source, with the NATS CLI alone: nats kv get <cluster>_positions <id>.source
     const rec = await eventually(async () => (await n.cp.positions.get(`${id}.source`))?.json<{ position: { state: string; resources: Array<{ resource: string; retainedBytes: number; behindBytes: number; active: boolean }> }; updated: string }>(), 30_000, "the source record");
     expect(rec.position.state).toBe("running");
-    expect(rec.position.resources).toEqual([{ resource: `slot tributary_${id}`, retainedBytes: expect.any(Number), behindBytes: expect.any(Number), active: true }]);
+    expect(rec.position.resources).toEqual([{ resource: `slot ${sn}`, retainedBytes: expect.any(Number), behindBytes: expect.any(Number), active: true }]);
 
     const del = await inject<{ deleted: boolean; kept: { resources: Record<string, string>; jetstream: string[] }; warning: string }>(n, "DELETE", `/v1/streams/${id}`);
     expect(del.status).toBe(200);
-    expect(del.body.kept.resources).toEqual({ slot: `tributary_${id}`, publication: `tributary_${id}` });
+    expect(del.body.kept.resources).toEqual({ slot: sn, publication: sn });
     expect(del.body.kept.jetstream).toEqual([`${cluster}_CDC_${id}`]);
-    expect(del.body.warning).toMatch(new RegExp(`slot tributary_${id}.*kept.*keeps WAL.*DELETE /v1/streams/${id}/resources`));
+    expect(del.body.warning).toMatch(new RegExp(`slot ${sn}.*kept.*keeps WAL.*DELETE /v1/streams/${id}/resources`));
     expect((await inject(n, "GET", `/v1/streams/${id}`)).status).toBe(404);
-    await eventually(async () => (await slot(id))?.active === false, 30_000, "the reader stopped");
-    expect(await publication(id)).toBe(1);
+    await eventually(async () => (await slot(sn))?.active === false, 30_000, "the reader stopped");
+    expect(await publication(sn)).toBe(1);
     await src.query("INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g");
     const m = await eventually(async () => {
-      const r = await metric(n, id);
+      const r = await metric(n, id, sn);
       return r?.[1] === "deleted" && Number(r[2]) > 0 ? r : null;
     }, 30_000, "the retained-WAL metric of the deleted stream");
     expect(Number(m[2])).toBeGreaterThan(0);
 
     const dropped = await inject<{ dropped: string[] }>(n, "DELETE", `/v1/streams/${id}/resources`);
     expect(dropped.status).toBe(200);
-    expect(dropped.body.dropped).toEqual(expect.arrayContaining([`slot tributary_${id}`, `publication tributary_${id}`, `JetStream stream ${cluster}_CDC_${id}`, `position ${id}.source`]));
-    expect(await slot(id)).toBeUndefined();
-    expect(await publication(id)).toBe(0);
+    expect(dropped.body.dropped).toEqual(expect.arrayContaining([`slot ${sn}`, `publication ${sn}`, `JetStream stream ${cluster}_CDC_${id}`, `position ${id}.source`]));
+    expect(await slot(sn)).toBeUndefined();
+    expect(await publication(sn)).toBe(0);
     expect(await listRetired(n.cp)).toEqual([]);
-    await eventually(async () => (await metric(n, id)) === null, 30_000, "the metric gone");
+    await eventually(async () => (await metric(n, id, sn)) === null, 30_000, "the metric gone");
     expect((await inject(n, "DELETE", `/v1/streams/${id}/resources`)).status).toBe(404);
   });
 
   it("DELETE ?drop=true drops them at once", async () => {
     const cluster = newCluster();
     const id = `drp${Date.now().toString(36)}`;
-    ids.push(id);
+    const sn = defaultSlotName(cluster, id);
+    slots.push(sn);
     const n = await node(cluster, []);
     expect((await inject(n, "POST", "/v1/streams", pgStream(id))).status).toBe(201);
-    await eventually(async () => (await slot(id))?.active === true, 30_000, "the reader's slot");
+    await eventually(async () => (await slot(sn))?.active === true, 30_000, "the reader's slot");
     const del = await inject<{ dropped: string[]; warning: string | null }>(n, "DELETE", `/v1/streams/${id}?drop=true`);
     expect(del.status).toBe(200);
     expect(del.body.warning).toBeNull();
-    expect(del.body.dropped).toEqual(expect.arrayContaining([`slot tributary_${id}`, `publication tributary_${id}`]));
-    expect(await slot(id)).toBeUndefined();
+    expect(del.body.dropped).toEqual(expect.arrayContaining([`slot ${sn}`, `publication ${sn}`]));
+    expect(await slot(sn)).toBeUndefined();
   });
 });

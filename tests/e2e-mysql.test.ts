@@ -72,7 +72,7 @@ describe("MariaDB <-> PostgreSQL end to end", () => {
     console.log(`PostgreSQL -> MariaDB: ${w.ops} changes + 900 pre-existing rows converged ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
     // the sink's checkpoint lives in the target, next to the data
     const off = await p.my.query<Array<{ sink_id: string; seq: string; epoch: string }>>("SELECT sink_id, seq, epoch FROM tributary_sink_offsets");
-    expect(off.map((r) => r.sink_id)).toEqual(["shop.raw"]);
+    expect(off.map((r) => r.sink_id)).toEqual([`${p.cluster}.shop.raw`]); // keyed by cluster, stream and sink (docs/adr/0010)
     expect(Number(off[0]!.seq)).toBeGreaterThan(OPS);
     expect(await node.term()).toBe(0);
   }, 600_000);

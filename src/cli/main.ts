@@ -126,7 +126,7 @@ conn(
     process.stdout.write(`(dry run: nothing changed; ${err.message.split(";")[0]})\n`);
   };
   await withControlPlane({ ...o, config: o.config ?? o.file }, !o.dryRun, async (cp) => {
-    const plan = await planApply(cp.streams, file.streams, { owner: o.owner, prune: !!o.prune, pausedStated });
+    const plan = await planApply(cp.streams, file.streams, { owner: o.owner, prune: !!o.prune, pausedStated, cluster: cp.names.cluster });
     for (const line of formatPlan(plan)) process.stdout.write(line + "\n");
     if (o.dryRun) return void process.stdout.write("(dry run: nothing changed)\n");
     const specs = new Map((await listStreams(cp.streams)).map((s) => [s.id, s]));

@@ -55,7 +55,7 @@ describe("defaults", () => {
     expect(s.maxAge).toBe(7 * 86_400_000);
     expect(s.paused).toBe(false);
     expect(s.transformers).toEqual([]);
-    expect(s.source).toEqual({ type: "postgres", url: pgUrl, tables: ["public.orders"], snapshot: "initial", snapshotBatchRows: 5000 });
+    expect(s.source).toEqual({ type: "postgres", url: pgUrl, tables: ["public.orders"], snapshot: "initial", snapshotBatchRows: 5000, keylessTables: "refuse" });
     expect(s.sinks[0]).toEqual({ name: "copy", type: "postgres", url: pgUrl, table: "{schema}.{table}", autoCreate: false, batchMaxRows: 2000, batchMaxWait: 100 });
   });
 
@@ -70,7 +70,7 @@ describe("defaults", () => {
   it("resolves MySQL source and sink defaults", () => {
     const url = "mysql://app:pw@db:3306/shop";
     const s = parseConfig(withStream({ source: { type: "mysql", url, tables: ["shop.orders"] }, sinks: [{ name: "my", type: "mysql", url }] }), {}).streams[0]!;
-    expect(s.source).toEqual({ type: "mysql", url, tables: ["shop.orders"], snapshot: "initial", snapshotBatchRows: 5000, queueMaxRows: 10_000 });
+    expect(s.source).toEqual({ type: "mysql", url, tables: ["shop.orders"], snapshot: "initial", snapshotBatchRows: 5000, queueMaxRows: 10_000, keylessTables: "refuse" });
     expect(s.sinks[0]).toEqual({ name: "my", type: "mysql", url, table: "{table}", autoCreate: false, batchMaxRows: 2000, batchMaxWait: 100 });
     const msg = rejection(() => parseConfig(withStream({ source: { type: "mysql", url: "postgres://x/y", tables: ["orders"], serverId: 0 }, sinks: [{ name: "my", type: "mysql", url: "mysql://h:3306" }] }), {}));
     expect(msg).toMatch(/streams\.0\.source\.url: must be a mysql:\/\/ or mariadb:\/\/ URL/);

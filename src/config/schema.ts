@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { connectionUrl, duration, tokenName as name } from "../base/index.js";
-import { sinkIssues, sinkSchema, sourceIssues, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
+import { resourceClashes, sinkIssues, sinkSchema, sourceIssues, sourceSchema, type SinkSpec, type SourceSpec } from "../registry/index.js";
 import { transformerSchema, type TransformerSpec } from "../transform/index.js";
 
 /** A NATS server URL: nats://, tls:// (or ws://, wss://), or host:port. */
@@ -175,6 +175,8 @@ export const configSchema = z
     for (const [i, s] of c.streams.entries()) {
       if (ids.has(s.id)) ctx.addIssue({ code: "custom", path: ["streams", i, "id"], message: `duplicate stream id "${s.id}"` });
       ids.add(s.id);
+      // a slot, publication or server id of an earlier stream of the file (docs/adr/0010)
+      for (const k of resourceClashes(s, c.streams.slice(0, i), c.cluster)) ctx.addIssue({ code: "custom", path: ["streams", i, ...k.path], message: k.message });
     }
   });
 

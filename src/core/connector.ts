@@ -44,6 +44,22 @@ export interface SourceRetention<S> {
 }
 
 /**
+ * A server-side resource that must be one stream's own in its cluster (docs/adr/0010): a
+ * replication slot, a publication, a MySQL replication server id. Two streams naming the
+ * same `what` with the same `value` are refused by `validate`, `apply` and the admin API.
+ */
+export interface ExclusiveResource {
+  /** the source field that names it (or would, when the name is derived), e.g. "slot" */
+  field: string;
+  /** what it is, in words, e.g. "replication slot" */
+  what: string;
+  value: string;
+}
+
+/** Names a spec's exclusive resources without connecting (defaults derived from the cluster and stream id). */
+export type ExclusiveCheck<S> = (spec: S, ctx: { cluster: string; stream: string }) => ExclusiveResource[];
+
+/**
  * A problem with a combination of a spec's fields, which a union member's object schema
  * cannot refine itself: the path below the spec (e.g. `["auth", "entra"]`) and the message.
  */
@@ -63,6 +79,8 @@ export interface SourceDefinition<Z extends SpecSchema = SpecSchema> {
   check?: SpecCheck<Z>;
   /** what the source keeps on its server for a stream (a slot), measured and dropped on request */
   retention?: SourceRetention<z.output<Z>>;
+  /** the resources that must be this stream's own in its cluster */
+  exclusive?: ExclusiveCheck<z.output<Z>>;
 }
 
 /** A sink: its schema and how to open its connector for one lease. */
@@ -79,8 +97,9 @@ export function defineSource<Z extends SpecSchema>(
   create: (spec: z.output<Z>, deps: SourceDeps) => SourceConnector<unknown>,
   check?: SpecCheck<Z>,
   retention?: SourceRetention<z.output<Z>>,
+  exclusive?: ExclusiveCheck<z.output<Z>>,
 ): SourceDefinition<Z> {
-  return { schema, create, ...(check ? { check } : {}), ...(retention ? { retention } : {}) };
+  return { schema, create, ...(check ? { check } : {}), ...(retention ? { retention } : {}), ...(exclusive ? { exclusive } : {}) };
 }
 
 /** Types a sink definition from its schema (the factory's `spec` is the schema's output). */

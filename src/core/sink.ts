@@ -56,6 +56,15 @@ export interface SinkConnector {
   close(): Promise<void>;
 }
 
+/**
+ * The key of a sink's offset in its target (docs/adr/0010): `<cluster>.<stream>.<sink>`.
+ * Cluster, stream and sink names hold no dot, so the key names exactly one sink of one
+ * cluster: two clusters writing into one target database keep their offsets apart.
+ */
+export function sinkOffsetKey(cluster: string, sinkId: string): string {
+  return `${cluster}.${sinkId}`;
+}
+
 /** What a sink connector is opened with (the registry's factories receive it). */
 export interface SinkDeps {
   /** the sink's identity in its target, `<stream>.<sink name>` */

@@ -21,7 +21,7 @@ import { createSource, openSink } from "../registry/index.js";
 import { TransformPool, TransformerSource } from "../transform/index.js";
 import { ActorHost } from "./actor-host.js";
 import { Supervisor, type PlacementPolicy } from "./supervisor.js";
-import { createStream, getStream, listStreams, putStream, seedStreams, watchStreams } from "./streams-store.js";
+import { createOwnStream, getStream, listStreams, putOwnStream, putStream, seedStreams, watchStreams } from "./streams-store.js";
 import { requestSnapshot } from "./resnapshot.js";
 import { deleteStream, dropRetired } from "./retired.js";
 import { RetentionMonitor } from "./retention-monitor.js";
@@ -91,7 +91,7 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
   const cp = await openControlPlane(nc, { cluster: cfg.cluster, replicas: cfg.nats.replicas, leaseTtl: cfg.leases.ttl, nodeTtl: cfg.leases.nodeTtl });
   await ensureDlq(nc, cp.names, cfg.nats.replicas);
   if ((opts.seedStreams ?? true) && cfg.streams.length) {
-    const r = await seedStreams(cp.streams, cfg.streams, log);
+    const r = await seedStreams(cp.streams, cfg.streams, log, cfg.cluster);
     log.info(r, "config file streams: created those the cluster never had; kept the others as the cluster has them");
   }
   const leases = new LeaseStore(cp.leases, nodeId);
@@ -265,8 +265,8 @@ export async function startNode(cfg: Config, opts: StartNodeOptions = {}): Promi
       },
       actors: () => sup.actors(),
       listStreams: () => listStreams(cp.streams, log),
-      putStream: (spec) => putStream(cp.streams, spec),
-      createStream: (spec) => createStream(cp.streams, spec),
+      putStream: (spec) => putOwnStream(cp.streams, spec, cfg.cluster),
+      createStream: (spec) => createOwnStream(cp.streams, spec, cfg.cluster),
       deleteStream: async (id, o) => {
         const report = await deleteStream(cp, id, "api");
         if (report.warning && !o.drop) log.warn({ stream: id, kept: report.kept }, report.warning);

@@ -10,6 +10,7 @@ import type { KV } from "@nats-io/kv";
 import type { Logger } from "pino";
 import { TributaryError } from "../base/index.js";
 import { parseStreamSpec, type StreamSpec } from "../config/index.js";
+import { resourceClashes, type SourceSpec, type StreamSource } from "../registry/index.js";
 
 /** A key of the streams bucket that holds a stream spec (stream ids have no dots). */
 export const isStreamKey = (key: string): boolean => !key.includes(".");
@@ -47,6 +48,41 @@ export async function putStream(kv: KV, spec: StreamSpec): Promise<"created" | "
 }
 
 /**
+ * Refuses specs whose slot, publication or MySQL server id another stream of the cluster
+ * uses (docs/adr/0010): each of `specs` is compared with `others` and with the specs before
+ * it. @throws TributaryError CONFIG_INVALID naming the stream, the field and the other stream
+ */
+export function assertOwnResources(specs: readonly StreamSpec[], others: readonly StreamSource[], cluster: string): void {
+  const problems: string[] = [];
+  for (const [i, s] of specs.entries()) {
+    for (const k of resourceClashes(s, [...others, ...specs.slice(0, i)], cluster)) problems.push(`stream ${s.id}: ${k.path.join(".")}: ${k.message}`);
+  }
+  if (problems.length) throw new TributaryError("CONFIG_INVALID", problems.join("\n"));
+}
+
+/**
+ * The deleted streams that kept their source resources (`retired.<id>`, retired.ts), as the
+ * exclusive-resources check sees them: a kept slot is still theirs until it is dropped.
+ */
+export async function keptSources(kv: KV): Promise<StreamSource[]> {
+  const out: StreamSource[] = [];
+  for await (const key of await kv.keys("retired.>")) {
+    const e = await kv.get(key);
+    if (!e || e.operation !== "PUT") continue;
+    const r = e.json<{ id?: unknown; source?: unknown }>();
+    if (typeof r?.id !== "string" || !r.source || typeof r.source !== "object") continue;
+    out.push({ id: r.id, source: r.source as SourceSpec, label: `deleted stream ${r.id}, which kept its source resources (drop them: tributary drop ${r.id})` });
+  }
+  return out;
+}
+
+/** Writes one spec for the admin API: refused when another stream of `cluster` (or a deleted one that kept them) uses one of its source's exclusive resources. */
+export async function putOwnStream(kv: KV, spec: StreamSpec, cluster: string): Promise<"created" | "updated" | "unchanged"> {
+  assertOwnResources([spec], [...(await listStreams(kv)), ...(await keptSources(kv))], cluster);
+  return putStream(kv, spec);
+}
+
+/**
  * Creates one spec, refusing (CONFLICT, naming it) a stream id the cluster already runs:
  * POST /v1/streams never silently replaces a stream. A compare-and-set create, so of two
  * concurrent creations one wins and the other is refused. An id whose stream was deleted
@@ -65,6 +101,12 @@ export async function createStream(kv: KV, spec: StreamSpec): Promise<"created">
   }
 }
 
+/** Creates one spec for the admin API (POST): refused like `putOwnStream` when it would share a source resource, and like `createStream` when the id exists. */
+export async function createOwnStream(kv: KV, spec: StreamSpec, cluster: string): Promise<"created"> {
+  assertOwnResources([spec], [...(await listStreams(kv)), ...(await keptSources(kv))], cluster);
+  return createStream(kv, spec);
+}
+
 /** What a node start did with its file's streams. */
 export interface SeedResult {
   /** streams the cluster never had, now created */
@@ -75,6 +117,8 @@ export interface SeedResult {
   differs: string[];
   /** deleted in the cluster (the bucket remembers the deletion): not re-created */
   deletedInCluster: string[];
+  /** new, but a slot, publication or server id of theirs is another stream's: not created, logged at error */
+  refused: string[];
 }
 
 /**
@@ -82,8 +126,9 @@ export interface SeedResult {
  * so nodes starting together create each once). Never updates, deletes, pauses or resumes a
  * stream; a stream deleted through the API or `apply --prune` is not brought back.
  */
-export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Logger): Promise<SeedResult> {
-  const r: SeedResult = { created: [], kept: [], differs: [], deletedInCluster: [] };
+export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Logger, cluster?: string): Promise<SeedResult> {
+  const r: SeedResult = { created: [], kept: [], differs: [], deletedInCluster: [], refused: [] };
+  const existing = cluster === undefined ? [] : await listStreams(kv, log);
   for (const s of specs) {
     const cur = await kv.get(s.id);
     if (cur && cur.operation !== "PUT") {
@@ -96,8 +141,18 @@ export async function seedStreams(kv: KV, specs: readonly StreamSpec[], log: Log
       else r.kept.push(s.id);
       continue;
     }
+    if (cluster !== undefined) {
+      try {
+        assertOwnResources([s], existing, cluster);
+      } catch (err) {
+        log.error({ err, stream: s.id }, "a stream of the config file is not created: one of its source resources is another stream's");
+        r.refused.push(s.id);
+        continue;
+      }
+    }
     try {
       await kv.create(s.id, JSON.stringify({ ...s, managedBy: s.managedBy ?? "node" }));
+      existing.push(s);
       r.created.push(s.id);
     } catch {
       r.kept.push(s.id); // a peer created it first
@@ -148,6 +203,8 @@ export interface ApplyOptions {
   prune?: boolean;
   /** stream ids whose file spec states `paused` explicitly (others keep the cluster's value) */
   pausedStated?: ReadonlySet<string>;
+  /** the cluster's name: when set, a file stream whose slot, publication or server id a stream kept in the cluster uses is refused */
+  cluster?: string;
 }
 
 /**
@@ -178,6 +235,11 @@ export async function planApply(kv: KV, specs: readonly StreamSpec[], o: ApplyOp
     const managedBy = (e.json<{ managedBy?: string }>() ?? {}).managedBy;
     if (o.prune && managedBy === owner) plan.push({ id: key, action: "delete", managedBy, revision: e.revision });
     else plan.push({ id: key, action: "keep", managedBy, why: o.prune ? `managed by ${managedBy ?? "nobody"}, not by ${owner}` : "not in the file (--prune deletes it if this owner manages it)" });
+  }
+  if (o.cluster !== undefined) {
+    // the cluster after the plan: the file's streams and the kept ones
+    const kept = new Set(plan.filter((e) => e.action === "keep").map((e) => e.id));
+    assertOwnResources(specs, [...(await listStreams(kv)).filter((s) => kept.has(s.id)), ...(await keptSources(kv))], o.cluster);
   }
   return plan.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

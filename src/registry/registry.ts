@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { TributaryError } from "../base/index.js";
-import type { RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps, SpecIssue } from "../core/index.js";
+import type { ExclusiveResource, RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps, SpecIssue } from "../core/index.js";
 import { cosmosdb } from "../connectors/cosmosdb/index.js";
 import { generator } from "../connectors/generator/index.js";
 import { mysql } from "../connectors/mysql/index.js";
@@ -68,4 +68,53 @@ export async function sourceRetained(spec: SourceSpec, ctx: RetentionContext): P
 /** Drops the source's resources (spec resolved); returns what was dropped. */
 export async function dropSourceResources(spec: SourceSpec, ctx: RetentionContext): Promise<string[]> {
   return (await sourceDefs.get(spec.type)?.retention?.drop(spec, ctx)) ?? [];
+}
+
+/** A source that names an exclusive resource another stream of the cluster names too. */
+export interface ResourceClash {
+  /** the path below the stream spec, e.g. ["source", "slot"] */
+  path: string[];
+  /** names the resource and the other stream, and the way out */
+  message: string;
+}
+
+/** A stream as the exclusive-resources check sees it. */
+export interface StreamSource {
+  id: string;
+  source: SourceSpec;
+  /** how a clash names it, e.g. "deleted stream a (…)"; default `stream <id>` */
+  label?: string;
+}
+
+/** The exclusive resources of a stream's source (its connector's `exclusive` hook; none without one). */
+export function sourceExclusive(s: StreamSource, cluster: string): ExclusiveResource[] {
+  return sourceDefs.get(s.source.type)?.exclusive?.(s.source, { cluster, stream: s.id }) ?? [];
+}
+
+/**
+ * THE comparison of exclusive resources (docs/adr/0010), used by `validate` (a file's
+ * streams), `apply` and the admin API (a spec against the cluster's other streams): the
+ * resources of `stream` that one of `others` (another id) names too. Resources of different
+ * source types never clash; a slot name is compared whatever server the streams read, since
+ * a URL may be a reference resolved only on a node.
+ */
+export function resourceClashes(stream: StreamSource, others: readonly StreamSource[], cluster: string): ResourceClash[] {
+  const taken = new Map<string, string>();
+  for (const o of others) {
+    if (o.id === stream.id) continue;
+    for (const r of sourceExclusive(o, cluster)) {
+      const k = `${o.source.type}\0${r.what}\0${r.value}`;
+      if (!taken.has(k)) taken.set(k, o.label ?? `stream ${o.id}`);
+    }
+  }
+  const out: ResourceClash[] = [];
+  for (const r of sourceExclusive(stream, cluster)) {
+    const other = taken.get(`${stream.source.type}\0${r.what}\0${r.value}`);
+    if (other === undefined) continue;
+    out.push({
+      path: ["source", r.field],
+      message: `${r.what} ${r.value} is already used by ${other} of cluster ${cluster}: two streams on one ${r.what} lose changes; give each stream its own (set source.${r.field}, or leave it out for one derived from the cluster and stream id)`,
+    });
+  }
+  return out;
 }

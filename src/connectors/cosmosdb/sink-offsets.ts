@@ -29,17 +29,28 @@ interface OffsetDoc {
 export class OffsetStore {
   constructor(
     private readonly container: Container,
-    /** the document id: `<cluster>.<stream>.<sink>` */
+    /** the document id: `sinkOffsetKey(cluster, sinkId)`, `<cluster>.<stream>.<sink>` (docs/adr/0010) */
     readonly id: string,
     private readonly cluster: string,
     private readonly sinkId: string,
   ) {}
 
-  /** The stored offset, `{seq: 0, epoch: 0}` without etag when there is no document. Throws the SDK's error otherwise. */
+  /**
+   * The stored offset, `{seq: 0, epoch: 0}` without etag when there is no document. Throws
+   * the SDK's error otherwise, and SINK_INVALID for a document of another cluster or sink
+   * under this id (written by hand or by a tool that keys offsets differently): using it
+   * would skip or refuse this sink's events.
+   */
   async read(): Promise<StoredOffset> {
     try {
       const r = await this.container.item(this.id, this.id).read<OffsetDoc>();
       if (r.statusCode === 404 || !r.resource) return { seq: 0, epoch: 0 };
+      if (r.resource.cluster !== this.cluster || r.resource.sink !== this.sinkId) {
+        throw new TributaryError(
+          "SINK_INVALID",
+          `sink ${this.sinkId} of cluster ${this.cluster}: its offset document ${this.id} belongs to sink ${String(r.resource.sink)} of cluster ${String(r.resource.cluster)}; remove that document or the sink's offsets container is shared with something else`,
+        );
+      }
       return { seq: Number(r.resource.seq), epoch: Number(r.resource.epoch), etag: r.etag };
     } catch (err) {
       if (statusOf(err).status === 404) return { seq: 0, epoch: 0 };

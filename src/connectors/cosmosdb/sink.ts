@@ -14,7 +14,7 @@
  */
 import type { Container, CosmosClient, Database } from "@azure/cosmos";
 import { TributaryError, backoff, sleep } from "../../base/index.js";
-import { checkOffset, type SinkBatch, type SinkConnector, type SinkDeps, type SinkOffset, type TargetTable } from "../../core/index.js";
+import { checkOffset, sinkOffsetKey, type SinkBatch, type SinkConnector, type SinkDeps, type SinkOffset, type TargetTable } from "../../core/index.js";
 import { cosmosClient, type CosmosOverrides } from "./client.js";
 import { cosmosError, isTransientStatus, secretsOf, statusOf, type Where } from "./errors.js";
 import { cosmosMetrics } from "./metrics.js";
@@ -62,7 +62,7 @@ export class CosmosSink implements SinkConnector {
       const db = client.database(spec.database);
       const where: Where = { side: "sink", endpoint: spec.endpoint, database: spec.database, container: spec.offsetsContainer, secrets: secretsOf(spec.auth) };
       const container = await ensureContainer(db, spec.offsetsContainer, "/id", spec.autoCreate, where, "the offsets container");
-      const offsets = new OffsetStore(container, `${d.cluster}.${d.sinkId}`, d.cluster, d.sinkId);
+      const offsets = new OffsetStore(container, sinkOffsetKey(d.cluster, d.sinkId), d.cluster, d.sinkId);
       return new CosmosSink(spec, d, client, db, offsets);
     } catch (err) {
       client.dispose();

@@ -75,11 +75,13 @@ export interface TableInfo {
   columns: Array<{ name: string; type: string }>;
   keyColumns: string[];
   engine: string;
+  /** no primary key (only accepted by a stream with keylessTables: insert-only) */
+  keyless: boolean;
 }
 
 /**
- * Loads a table's columns and primary key, refusing what cannot be captured faithfully:
- * a missing table or one without a primary key (updates and deletes are applied by key).
+ * Loads a table's columns and primary key, refusing a missing table. A table without a
+ * primary key comes back `keyless` (the source decides: refused, or insert-only).
  */
 export async function describeTable(c: Connection, qualified: string, url: string): Promise<TableInfo> {
   const dot = qualified.indexOf(".");
@@ -101,18 +103,13 @@ export async function describeTable(c: Connection, qualified: string, url: strin
     [schema, table],
   );
   const keyColumns = pk.map((r) => String(r.name));
-  if (keyColumns.length === 0) {
-    throw new TributaryError(
-      "SOURCE_INVALID",
-      `table ${qualified} has no primary key: updates and deletes are applied by key, so add one (ALTER TABLE ${qi(schema)}.${qi(table)} ADD PRIMARY KEY (…)) or leave the table out of \`tables\``,
-    );
-  }
   const json = await jsonColumns(c, schema, table);
   return {
     schema,
     table,
     engine: String(info.ENGINE ?? ""),
     keyColumns,
+    keyless: keyColumns.length === 0,
     columns: cols.map((r) => ({ name: String(r.name), type: json.has(String(r.name)) ? "json" : String(r.type).toLowerCase() })),
   };
 }

@@ -4,6 +4,7 @@
  * `cdc.<stream>.<database>.<table>`.
  */
 import type { ChangeEvent, Op, Row } from "../../events/index.js";
+import { SYNTHETIC_KEY } from "../shared/index.js";
 import { decodeValue } from "./type-map.js";
 
 /** What the builder knows about a table. */
@@ -16,6 +17,8 @@ export interface TableShape {
   keyColumns: string[];
   /** column name -> type, carried in events so sinks can create or evolve tables */
   types: Record<string, string>;
+  /** a table without a primary key replicated insert-only: rows are keyed by their position (SYNTHETIC_KEY) */
+  keyless?: boolean;
 }
 
 /** A shape from column descriptions. */
@@ -23,6 +26,11 @@ export function shapeOf(schema: string, table: string, columns: TableShape["colu
   const types: Record<string, string> = {};
   for (const c of columns) types[c.name] = c.type;
   return { schema, table, columns, keyColumns, types };
+}
+
+/** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a varchar(64): positions are fixed-width, about 40 characters). */
+export function insertOnlyShape(shape: TableShape): TableShape {
+  return { ...shape, keyColumns: [SYNTHETIC_KEY], types: { ...shape.types, [SYNTHETIC_KEY]: "varchar(64)" }, keyless: true };
 }
 
 /**

@@ -17,7 +17,7 @@ export const mysqlSourceSchema = z
     tables: z
       .array(z.string().regex(/^[^.\s]+\.[^.\s]+$/, "table must be written database.table"))
       .min(1)
-      .describe("Tables to capture, as database.table; each needs a primary key"),
+      .describe("Tables to capture, as database.table; a table without a primary key only with keylessTables: insert-only"),
     snapshot: z.enum(["initial", "never"]).default("initial").describe("initial: copy existing rows first (consistent with the binlog position the stream starts at); never: changes only"),
     serverId: z
       .number()
@@ -27,6 +27,12 @@ export const mysqlSourceSchema = z
       .optional()
       .describe("Replication server id of the binlog connection, unique among the server's replicas and stable per stream. Default: a hash of the cluster name and stream id, in 1073741824-2147483647"),
     snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows read per batch during the snapshot"),
+    keylessTables: z
+      .enum(["refuse", "insert-only"])
+      .default("refuse")
+      .describe(
+        "Tables without a primary key. refuse: the stream does not start (a target would collapse duplicate rows and could not apply updates and deletes by key). insert-only: every inserted (and snapshot) row becomes a new target row keyed by its source position in the extra column _tributary_pos; updates and deletes of such a table are not applied (counted in tributary_events_dropped_total{reason=\"keyless-insert-only\"})",
+      ),
     queueMaxRows: z.number().int().min(100).max(1_000_000).default(10_000).describe("Binlog rows read but not yet published before the binlog connection is paused (bounded memory when JetStream is slow)"),
   })
   .strict()

@@ -4,17 +4,24 @@
  * the writer's epoch. It is written in the same transaction as the data, which is what
  * makes replays idempotent; its row lock serializes an old and a new owner of one sink.
  */
-import type { Connection, RowDataPacket } from "mysql2/promise";
+import type { Connection, ResultSetHeader, RowDataPacket } from "mysql2/promise";
+import type { Logger } from "pino";
 import type { SinkOffset } from "../../core/index.js";
+
+/** The epoch of an adopted legacy row (see the PostgreSQL sink's ADOPTED_EPOCH): older writers using it are FENCED. */
+const ADOPTED_EPOCH = "9223372036854775807";
 
 /** The offsets table's name (unqualified: it lives in the connection's database). */
 const OFFSETS_TABLE = "tributary_sink_offsets";
 
 /**
- * Creates the offsets table if missing and the sink's row in it (seq 0, epoch 0), so that
- * batches only ever lock an existing row (no insert race inside a batch).
+ * Creates the offsets table if missing and the sink's row in it, so that batches only ever
+ * lock an existing row (no insert race inside a batch). The row is keyed `key`
+ * (`<cluster>.<stream>.<sink>`); a legacy row keyed `legacyKey` (`<stream>.<sink>`) is
+ * adopted by the first cluster that opens the sink, once, and kept fenced (docs/adr/0010).
+ * Otherwise the row starts at seq 0, epoch 0.
  */
-export async function ensureOffsets(c: Connection, sinkId: string): Promise<void> {
+export async function ensureOffsets(c: Connection, legacyKey: string, key: string, log: Logger): Promise<void> {
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${OFFSETS_TABLE} (
        sink_id VARCHAR(255) NOT NULL PRIMARY KEY,
@@ -23,7 +30,33 @@ export async function ensureOffsets(c: Connection, sinkId: string): Promise<void
        updated_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6)
      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
   );
-  await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [sinkId]);
+  // a locking read of an absent row takes a gap lock, and sinks opening together would
+  // deadlock on it: only a legacy row that exists (an upgrade) is read for update
+  if (await legacyRow(c, legacyKey, false)) {
+    await c.beginTransaction();
+    try {
+      const row = await legacyRow(c, legacyKey, true);
+      if (row) {
+        const [ins] = await c.query<ResultSetHeader>(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, ?, ?)`, [key, row.seq, row.epoch]);
+        if (ins.affectedRows) {
+          await c.query(`UPDATE ${OFFSETS_TABLE} SET epoch = ? WHERE sink_id = ?`, [ADOPTED_EPOCH, legacyKey]);
+          log.warn({ legacyKey, key, seq: row.seq, epoch: row.epoch }, "adopted the sink's offset row from before the cluster was part of its key (docs/adr/0010); the legacy row is kept, fenced");
+        }
+      }
+      await c.commit();
+    } catch (err) {
+      await c.rollback().catch(() => undefined);
+      throw err;
+    }
+  }
+  await c.query(`INSERT IGNORE INTO ${OFFSETS_TABLE} (sink_id, seq, epoch) VALUES (?, 0, 0)`, [key]);
+}
+
+/** The legacy row `<stream>.<sink>` while no cluster has adopted it (undefined otherwise); `lock`: read for update. */
+async function legacyRow(c: Connection, legacyKey: string, lock: boolean): Promise<{ seq: string; epoch: string } | undefined> {
+  const [rows] = await c.query<RowDataPacket[]>(`SELECT CAST(seq AS CHAR) AS seq, CAST(epoch AS CHAR) AS epoch FROM ${OFFSETS_TABLE} WHERE sink_id = ?${lock ? " FOR UPDATE" : ""}`, [legacyKey]);
+  const row = rows[0] as { seq: string; epoch: string } | undefined;
+  return row && row.epoch !== ADOPTED_EPOCH ? row : undefined;
 }
 
 function toCheckpoint(rows: RowDataPacket[]): SinkOffset {

@@ -25,7 +25,7 @@ function applyBatch(w: MysqlSinkWriter, records: readonly SinkRecord[], offset: 
 }
 
 async function open(opts: Partial<MysqlSinkWriterOptions> = {}): Promise<MysqlSinkWriter> {
-  const w = await MysqlSinkWriter.open({ url: URL, table: "{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, ...opts }, log);
+  const w = await MysqlSinkWriter.open({ url: URL, table: "{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, cluster: "t", ...opts }, log);
   writers.push(w);
   return w;
 }
@@ -152,7 +152,7 @@ describe("MysqlSinkWriter", () => {
   });
 
   it("refuses bad credentials at open, naming the URL without its password", async () => {
-    const err = await MysqlSinkWriter.open({ url: `mysql://nobody:pw123@127.0.0.1:3306/${DB}`, table: "{table}", autoCreate: false, sinkId: "x.y" }, log).then(() => undefined, (e: unknown) => e as SinkWriteError);
+    const err = await MysqlSinkWriter.open({ url: `mysql://nobody:pw123@127.0.0.1:3306/${DB}`, table: "{table}", autoCreate: false, sinkId: "x.y", cluster: "t" }, log).then(() => undefined, (e: unknown) => e as SinkWriteError);
     expect(err).toBeInstanceOf(SinkWriteError);
     expect(err!.message).toMatch(/mysql sink x\.y: mysql:\/\/nobody:\*\*\*@127\.0\.0\.1:3306\/\S+: Access denied for user 'nobody'/);
     expect(err!.message).not.toContain("pw123");

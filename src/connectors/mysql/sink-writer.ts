@@ -10,7 +10,7 @@ import mysql from "mysql2/promise";
 import type { Connection } from "mysql2/promise";
 import type { Logger } from "pino";
 import { redactUrl } from "../../base/index.js";
-import { compileTableTemplate, type SinkBatch, type SinkOffset, type TargetGroup } from "../../core/index.js";
+import { compileTableTemplate, sinkOffsetKey, type SinkBatch, type SinkOffset, type TargetGroup } from "../../core/index.js";
 import { SqlSink, byColumnSet, type BatchStats, type SqlSinkDialect } from "../shared/index.js";
 import { connectionOptions, databaseOf } from "./connection.js";
 import { SinkWriteError, toSinkError } from "./sink-errors.js";
@@ -26,8 +26,10 @@ export interface MysqlSinkWriterOptions {
   table: string;
   /** Create missing target tables and add missing columns from the events' source types. */
   autoCreate: boolean;
-  /** Identity of this sink (its row in tributary_sink_offsets), e.g. `orders.my_main`. */
+  /** Identity of this sink in its cluster, e.g. `orders.my_main`. */
   sinkId: string;
+  /** Its cluster: the row in tributary_sink_offsets is `<cluster>.<sinkId>` (docs/adr/0010). */
+  cluster: string;
 }
 
 /** MySQL error numbers meaning our cached description of a table is stale: re-read it and retry once. */
@@ -83,7 +85,7 @@ export class MysqlSinkWriter extends SqlSink<Connection, TableMeta, BatchStats> 
       conn = await mysql.createConnection(connectionOptions(opts.url));
       const writer = new MysqlSinkWriter(conn, opts, log);
       await conn.query(SESSION_SQL);
-      await ensureOffsets(conn, opts.sinkId);
+      await ensureOffsets(conn, opts.sinkId, sinkOffsetKey(opts.cluster, opts.sinkId), log);
       return writer;
     } catch (err) {
       await conn?.end().catch(() => undefined);

@@ -67,11 +67,13 @@ export async function endSnapshot(c: Connection): Promise<void> {
 
 /**
  * Rows of one table, in batches, inside the snapshot transaction, ordered by the primary
- * key. The query streams: the connection is paused while a batch is being published.
+ * key (a keyless table, replicated insert-only, in the server's order). The query streams:
+ * the connection is paused while a batch is being published.
  */
 export async function* readTable(c: Connection, t: TableInfo, batchRows: number, signal: AbortSignal): AsyncGenerator<Array<Record<string, unknown>>> {
   const cols = t.columns.map((col) => `${snapshotExpr(qi(col.name), col.type)} AS ${qi(col.name)}`).join(", ");
-  const sql = `SELECT ${cols} FROM ${qi(t.schema)}.${qi(t.table)} ORDER BY ${t.keyColumns.map(qi).join(", ")}`;
+  const order = t.keyColumns.length ? ` ORDER BY ${t.keyColumns.map(qi).join(", ")}` : "";
+  const sql = `SELECT ${cols} FROM ${qi(t.schema)}.${qi(t.table)}${order}`;
   // the promise API has no streaming query: use the callback connection it wraps
   const core = (c as unknown as { connection: CoreConnection }).connection;
   const stream = core.query(sql).stream({ highWaterMark: batchRows });

@@ -13,9 +13,10 @@ import { TributaryError, redactUrl } from "../../base/index.js";
 import type { SourceBatch, SourceChange, SourceConnector, SourceContext, SourceDeps } from "../../core/index.js";
 import type { Row } from "../../events/index.js";
 import { BinlogSource, HEARTBEAT_MS, type BinlogItem, type BinlogStart } from "./binlog-source.js";
-import { binaryLogs, describeTable, inspectServer, type ServerInfo, type TableInfo } from "./catalog.js";
+import { binaryLogs, describeTable, inspectServer, qi, type ServerInfo, type TableInfo } from "./catalog.js";
 import { connectionOptions, isBinlogGone, sourceError } from "./connection.js";
-import { keyOf, keysDiffer, makeEvent, shapeOf, toRow, type TableShape } from "./event-builder.js";
+import { checkKeylessTable, insertOnlyRow, KeylessSkips, warnKeylessRetry } from "../shared/index.js";
+import { insertOnlyShape, keyOf, keysDiffer, makeEvent, shapeOf, toRow, type TableShape } from "./event-builder.js";
 import { defaultServerId, encodeEventPos, snapshotIndex, type MysqlCheckpoint } from "./position.js";
 import type { MysqlSourceSpec } from "./schema.js";
 import { beginSnapshot, endSnapshot, readTable } from "./snapshot.js";
@@ -48,9 +49,12 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
   private conn: Connection | undefined;
   private binlog: BinlogSource | undefined;
   private health: NodeJS.Timeout | undefined;
+  /** updates and deletes of keyless tables that insert-only mode does not apply */
+  private readonly keylessSkips: KeylessSkips;
 
   constructor(private readonly src: MysqlSourceSpec, private readonly d: SourceDeps) {
     this.serverId = src.serverId ?? defaultServerId(d.settings.cluster, d.stream.id);
+    this.keylessSkips = new KeylessSkips(d.stream.id, d.metrics, d.log);
   }
 
   async *read(ctx: SourceContext<MysqlCheckpoint>): AsyncGenerator<SourceBatch<MysqlCheckpoint>, void> {
@@ -65,7 +69,9 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
     const tables = new Map<string, TableInfo>();
     for (const t of src.tables) tables.set(t, await describeTable(conn, t, src.url).catch((e) => Promise.reject(sourceError(e, src.url))));
     for (const t of tables.values()) {
-      this.shapes.set(`${t.schema}.${t.table}`, shapeOf(t.schema, t.table, t.columns, t.keyColumns));
+      if (t.keyless) checkKeylessTable(d.stream.id, `${t.schema}.${t.table}`, t.columns.map((c) => c.name), src.keylessTables, `ALTER TABLE ${qi(t.schema)}.${qi(t.table)} ADD PRIMARY KEY (…)`);
+      const shape = shapeOf(t.schema, t.table, t.columns, t.keyColumns);
+      this.shapes.set(`${t.schema}.${t.table}`, t.keyless ? insertOnlyShape(shape) : shape);
       if (t.engine && t.engine.toLowerCase() !== "innodb") d.log.warn({ table: `${t.schema}.${t.table}`, engine: t.engine }, "table is not InnoDB: its snapshot is not transactional");
     }
 
@@ -142,6 +148,7 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
       const from = unfinished ? { file: unfinished.file, pos: unfinished.pos, gtid: unfinished.gtid ?? "" } : point;
       yield { changes: [], position: { file: from.file, pos: from.pos, ...(from.gtid ? { gtid: from.gtid } : {}), snapshotDone: false, snapshotAttempt: attempt, serverId: this.serverId }, durable: true };
       d.log.info({ attempt, ...point, streamFrom: from, tables: [...tables.keys()] }, "snapshot started");
+      warnKeylessRetry(d.log, attempt, [...tables.values()].filter((t) => t.keyless).map((t) => `${t.schema}.${t.table}`));
       let index = 0;
       const tsMs = Date.now();
       for (const t of tables.values()) {
@@ -150,9 +157,10 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
           if (ctx.signal.aborted) return null;
           const changes: SourceChange[] = new Array(rows.length);
           for (let i = 0; i < rows.length; i++) {
-            const after = toRow(shape, rows[i]!);
+            const row = toRow(shape, rows[i]!);
             const pos = encodeEventPos(from.file, from.pos, "s", snapshotIndex(attempt, index++));
-            changes[i] = { schema: shape.schema, table: shape.table, op: "r", pos, event: makeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.stream.id, pos, txId: null, tsMs, snapshot: true }) };
+            const { after, key } = shape.keyless ? insertOnlyRow(row, pos) : { after: row, key: keyOf(shape, row) };
+            changes[i] = { schema: shape.schema, table: shape.table, op: "r", pos, event: makeEvent(shape, "r", null, after, key, { stream: d.stream.id, pos, txId: null, tsMs, snapshot: true }) };
           }
           yield { changes };
         }
@@ -266,9 +274,15 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
     const decodeTypes = new Map(item.columns.map((c) => [c.COLUMN_NAME, c.COLUMN_TYPE]));
     const push = (op: "c" | "u" | "d", before: Row | null, after: Row | null, key: Row) => {
       const pos = encodeEventPos(tx.file, tx.offset, "t", tx.index++);
+      if (shape.keyless) ({ after, key } = insertOnlyRow(after, pos));
       out.push({ schema: shape.schema, table: shape.table, op, pos, event: makeEvent(shape, op, before, after, key, { stream, pos, txId: tx.gtid, tsMs: tx.tsMs, snapshot: false }) });
     };
     const row = (r: unknown): Row => toRow(shape, r as Record<string, unknown>, decodeTypes);
+    if (shape.keyless && item.op !== "c") {
+      // insert-only: no target row can be matched to an update or delete of a keyless table
+      for (let i = 0; i < item.rows.length; i++) this.keylessSkips.skip(`${shape.schema}.${shape.table}`, item.op === "d" ? "delete" : "update");
+      return;
+    }
     for (const r of item.rows) {
       if (item.op === "c") {
         const after = row(r);
@@ -320,7 +334,9 @@ export class MysqlSource implements SourceConnector<MysqlCheckpoint> {
     const typeOf = new Map(fresh?.columns.map((c) => [c.name, c.type]) ?? []);
     const columns = item.columns.map((c) => ({ name: c.COLUMN_NAME, type: typeOf.get(c.COLUMN_NAME) ?? c.COLUMN_TYPE.toLowerCase() }));
     const keys = (fresh?.keyColumns ?? cached?.keyColumns ?? []).filter((k) => names.includes(k));
-    const shape = shapeOf(item.schema, item.table, columns, keys);
+    const plain = shapeOf(item.schema, item.table, columns, keys);
+    // a table that had no key keeps its insert-only shape (a key added meanwhile applies after a re-snapshot)
+    const shape = cached?.keyless ? insertOnlyShape(plain) : plain;
     this.shapes.set(id, shape);
     this.d.log.info({ table: id, columns: names, key: keys }, "table columns changed; using the new shape");
     return shape;

@@ -16,6 +16,8 @@ export interface TableInfo {
   columns: Array<{ name: string; type: ColumnType }>;
   keyColumns: string[];
   replicaIdentity: "d" | "f" | "i" | "n";
+  /** no primary key: `keyColumns` are all columns (REPLICA IDENTITY FULL), which no target can key rows by */
+  keyless: boolean;
 }
 
 /** Loads a table's columns and key, refusing tables that cannot be captured faithfully. */
@@ -45,13 +47,14 @@ export async function describeTable(c: pg.Client, qualified: string): Promise<Ta
   if (keyColumns.length === 0 && r.relreplident !== "f") {
     throw new TributaryError(
       "SOURCE_INVALID",
-      `table ${qualified} has no primary key: add one, or run ALTER TABLE ${qi(schema)}.${qi(table)} REPLICA IDENTITY FULL so updates and deletes carry the whole old row`,
+      `table ${qualified} has no primary key: add one (or, to replicate it insert-only, run ALTER TABLE ${qi(schema)}.${qi(table)} REPLICA IDENTITY FULL so PostgreSQL accepts its updates and deletes, and set source.keylessTables: insert-only)`,
     );
   }
   return {
     schema,
     table,
     replicaIdentity: r.relreplident,
+    keyless: keyColumns.length === 0,
     keyColumns: keyColumns.length ? keyColumns : cols.rows.map((x) => x.attname),
     columns: cols.rows.map((x) => ({
       name: x.attname,
@@ -84,18 +87,22 @@ export interface SlotInfo {
   active: boolean;
   activePid: number | null;
   confirmedFlush: string | null;
+  /** the database the slot decodes (a logical slot belongs to one database of the server) */
+  database: string;
+  /** it is this connection's database */
+  sameDatabase: boolean;
 }
 
 /** Reads the slot's state, or null when it does not exist. */
 export async function slotInfo(c: pg.Client, slot: string): Promise<SlotInfo | null> {
-  const r = await c.query<{ active: boolean; active_pid: number | null; confirmed_flush_lsn: string | null; plugin: string }>(
-    `SELECT active, active_pid, confirmed_flush_lsn::text, plugin FROM pg_replication_slots WHERE slot_name = $1`,
+  const r = await c.query<{ active: boolean; active_pid: number | null; confirmed_flush_lsn: string | null; plugin: string; database: string | null; same: boolean }>(
+    `SELECT active, active_pid, confirmed_flush_lsn::text, plugin, database::text, database IS NOT DISTINCT FROM current_database() AS same FROM pg_replication_slots WHERE slot_name = $1`,
     [slot],
   );
   const s = r.rows[0];
   if (!s) return null;
   if (s.plugin !== "pgoutput") throw new TributaryError("SOURCE_INVALID", `replication slot ${slot} exists with plugin ${s.plugin}; Tributary needs pgoutput (drop the slot or configure another name)`);
-  return { active: s.active, activePid: s.active_pid, confirmedFlush: s.confirmed_flush_lsn };
+  return { active: s.active, activePid: s.active_pid, confirmedFlush: s.confirmed_flush_lsn, database: s.database ?? "", sameDatabase: s.same };
 }
 
 /** Drops a slot, terminating a stale walsender that still holds it. */

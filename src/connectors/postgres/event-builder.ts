@@ -3,6 +3,7 @@
  * change events. Unchanged-TOAST values arrive as `undefined` and become absent keys.
  */
 import type { ChangeEvent, JsonValue, Op, Row } from "../../events/index.js";
+import { SYNTHETIC_KEY } from "../shared/index.js";
 import { textDecoderFor, type ColumnType } from "./type-map.js";
 
 /** What the builder knows about a table. */
@@ -15,6 +16,8 @@ export interface RelationShape {
   types: Record<string, string>;
   /** per column, the TEXT -> JSON conversion (resolved on first use) */
   decoders?: Array<(text: string) => JsonValue>;
+  /** a table without a primary key replicated insert-only: rows are keyed by their position (SYNTHETIC_KEY) */
+  keyless?: boolean;
   /** JSON pieces of the envelope that are the same for every event (see encodeEvent) */
   fragments?: { stream: string; db: string; sourceHead: string; types: string };
 }
@@ -94,6 +97,11 @@ export function shapeOf(schema: string, table: string, columns: RelationShape["c
   const types: Record<string, string> = {};
   for (const c of columns) types[c.name] = c.type.name;
   return { schema, table, columns, keyColumns, types };
+}
+
+/** The shape of a keyless table replicated insert-only: keyed by SYNTHETIC_KEY (a text column). */
+export function insertOnlyShape(shape: RelationShape): RelationShape {
+  return { ...shape, keyColumns: [SYNTHETIC_KEY], types: { ...shape.types, [SYNTHETIC_KEY]: "text" }, keyless: true };
 }
 
 /** True when two keys differ (primary-key update). */

@@ -7,13 +7,15 @@ import pg from "pg";
 import type { RetainedResource, RetentionContext, SourceRetention } from "../../core/index.js";
 import { qi } from "./catalog.js";
 import type { PostgresSourceSpec } from "./schema.js";
-import { defaultSlotName, sourceError } from "./source.js";
+import { readerNames } from "./names.js";
+import { releaseResources } from "./ownership.js";
+import { sourceError } from "./source.js";
 
 /** The slot and publication names of a stream: the checkpoint's slot first (it is what the reader used). */
 function names(spec: PostgresSourceSpec, ctx: RetentionContext): { slot: string; publication: string } {
   const fromPosition = (ctx.position as { slot?: unknown } | null)?.slot;
-  const slot = typeof fromPosition === "string" ? fromPosition : (spec.slot ?? defaultSlotName(ctx.stream));
-  return { slot, publication: spec.publication ?? spec.slot ?? defaultSlotName(ctx.stream) };
+  const used = readerNames(spec, ctx.cluster, ctx.stream, typeof fromPosition === "string" ? fromPosition : null);
+  return { slot: typeof fromPosition === "string" ? fromPosition : used.slot, publication: used.publication };
 }
 
 async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -66,6 +68,10 @@ export const postgresRetention: SourceRetention<PostgresSourceSpec> = {
         await c.query(`DROP PUBLICATION ${qi(publication)}`);
         dropped.push(`publication ${publication}`);
       }
+      await releaseResources(c, { cluster: ctx.cluster, stream: ctx.stream }, [
+        { kind: "slot", name: slot },
+        { kind: "publication", name: publication },
+      ]);
       return dropped;
     }),
 };

@@ -19,8 +19,18 @@ export const postgresSourceSchema = z
       .min(1)
       .describe("Tables to capture, as schema.table"),
     snapshot: z.enum(["initial", "never"]).default("initial").describe("initial: copy existing rows first (consistent with the stream); never: changes only"),
-    slot: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Replication slot name. Default: tributary_<stream id, lower-cased, '-' as '_'>"),
-    publication: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Publication name. Default: same as the slot"),
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/)
+      .optional()
+      .describe("Replication slot name, the stream's own in its cluster (validate, apply and the API refuse one another stream uses). Default: tributary_<stream id, lower-cased>_<hash of the cluster and stream id>; a stream keeps the slot its position names"),
+    publication: z.string().regex(/^[a-z0-9_]{1,63}$/).optional().describe("Publication name, the stream's own in its cluster. Default: same as the slot"),
+    keylessTables: z
+      .enum(["refuse", "insert-only"])
+      .default("refuse")
+      .describe(
+        "Tables without a primary key (they need REPLICA IDENTITY FULL). refuse: the stream does not start (a target would collapse duplicate rows and could not apply updates and deletes by key). insert-only: every inserted (and snapshot) row becomes a new target row keyed by its source position in the extra column _tributary_pos; updates and deletes of such a table are not applied (counted in tributary_events_dropped_total{reason=\"keyless-insert-only\"})",
+      ),
     snapshotBatchRows: z.number().int().min(1).max(100_000).default(5000).describe("Rows fetched per cursor round-trip during the snapshot"),
   })
   .strict()

@@ -25,7 +25,7 @@ function applyBatch(w: PostgresSinkWriter, records: readonly SinkRecord[], offse
 }
 
 async function open(opts: Partial<PostgresSinkWriterOptions> = {}, logger = log): Promise<PostgresSinkWriter> {
-  const w = await PostgresSinkWriter.open({ url: URL, table: "{schema}.{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, ...opts }, logger);
+  const w = await PostgresSinkWriter.open({ url: URL, table: "{schema}.{table}", autoCreate: false, sinkId: `s_${randomBytes(4).toString("hex")}`, cluster: "t", ...opts }, logger);
   writers.push(w);
   return w;
 }
@@ -49,7 +49,7 @@ async function rows(sql: string, params: unknown[] = []): Promise<Record<string,
 }
 
 async function offsets(sinkId: string): Promise<Record<string, unknown> | undefined> {
-  return (await rows("SELECT seq::text, epoch::text, updated_at FROM tributary.sink_offsets WHERE sink_id = $1", [sinkId]))[0];
+  return (await rows("SELECT seq::text, epoch::text, updated_at FROM tributary.sink_offsets WHERE sink_id = $1", [`t.${sinkId}`]))[0];
 }
 
 async function failure(p: Promise<unknown>): Promise<SinkWriteError> {
@@ -361,7 +361,7 @@ describe("PostgresSinkWriter", () => {
   it("fails to open a bad template or an unreachable database with the right verdict", async () => {
     const bad = await failure(open({ table: "a.b.c" }));
     expect(bad.retryable).toBe(false);
-    const down = await failure(PostgresSinkWriter.open({ url: "postgres://postgres@127.0.0.1:1/x", table: "{table}", autoCreate: false, sinkId: "down" }, log));
+    const down = await failure(PostgresSinkWriter.open({ url: "postgres://postgres@127.0.0.1:1/x", table: "{table}", autoCreate: false, sinkId: "down", cluster: "t" }, log));
     expect(down.retryable).toBe(true);
     expect(down.message).toContain("down");
   });

@@ -7,12 +7,12 @@
  */
 import pg from "pg";
 import type { Logger } from "pino";
-import { compileTableTemplate, type TargetGroup } from "../../core/index.js";
+import { compileTableTemplate, sinkOffsetKey, type TargetGroup } from "../../core/index.js";
 import { SqlSink, byColumnSet, type BatchStats as SharedBatchStats, type SqlSinkDialect } from "../shared/index.js";
 import { SinkWriteError, toSinkError } from "./sink-errors.js";
 import { addColumns, columnTypesFrom, createTable, describeTable, qualifiedName, type TableMeta } from "./sink-schema.js";
 import { deleteKeys, truncateTable, upsertRows } from "./sink-statements.js";
-import { ensureOffsetsTable, lockOffsets, readOffsets, writeOffsets } from "./sink-offsets.js";
+import { adoptLegacyOffset, ensureOffsetsTable, lockOffsets, readOffsets, writeOffsets } from "./sink-offsets.js";
 
 /** How to reach and shape the target. */
 export interface PostgresSinkWriterOptions {
@@ -25,8 +25,10 @@ export interface PostgresSinkWriterOptions {
   table: string;
   /** Create missing target tables and add missing columns from the events' source types. */
   autoCreate: boolean;
-  /** Identity of this sink (its row in tributary.sink_offsets), e.g. `orders.pg_main`. */
+  /** Identity of this sink in its cluster, e.g. `orders.pg_main`. */
   sinkId: string;
+  /** Its cluster: the row in tributary.sink_offsets is `<cluster>.<sinkId>` (docs/adr/0010). */
+  cluster: string;
   /**
    * Upserts of this many rows or more to one table (with one column set) go through COPY
    * into a staging table instead of multi-row VALUES.
@@ -96,6 +98,7 @@ export class PostgresSinkWriter extends SqlSink<pg.Client, TableMeta, BatchStats
     try {
       await client.connect();
       await ensureOffsetsTable(client);
+      await adoptLegacyOffset(client, opts.sinkId, sinkOffsetKey(opts.cluster, opts.sinkId), log);
     } catch (err) {
       await client.end().catch(() => undefined);
       throw toSinkError(opts.sinkId, undefined, err);

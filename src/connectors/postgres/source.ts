@@ -11,8 +11,11 @@ import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from "pg-log
 import { TributaryError, redactUrl } from "../../base/index.js";
 import { ChangeQueue, type SourceBatch, type SourceChange, type SourceConnector, type SourceContext, type SourceDeps } from "../../core/index.js";
 import type { Op, Row } from "../../events/index.js";
-import { describeTable, dropSlot, ensurePublication, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
-import { encodeEvent, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { describeTable, dropSlot, ensurePublication, qi, slotInfo, typesByOid, SESSION_OPTIONS, type TableInfo } from "./catalog.js";
+import { encodeEvent, insertOnlyShape, keyOf, keysDiffer, shapeOf, toRow, type EventMeta, type RelationShape } from "./event-builder.js";
+import { checkKeylessTable, insertOnlyRow, KeylessSkips, warnKeylessRetry } from "../shared/index.js";
+import { readerNames } from "./names.js";
+import { claimResources, ownedBy, releaseResources, type OwnedResource } from "./ownership.js";
 import { bigIntToLsn, compareLsn, encodeSnapshotPos, eventPos, eventPosPrefix, lsnToBigInt, type PgCheckpoint } from "./position.js";
 import type { PostgresSourceSpec } from "./schema.js";
 import { createSlot, readTable } from "./snapshot.js";
@@ -24,11 +27,6 @@ class TextPgoutputPlugin extends PgoutputPlugin {
     if (m.tag === "relation") for (const c of m.columns) c.parser = (raw: unknown) => raw;
     return m;
   }
-}
-
-/** Default slot/publication name for a stream id. */
-export function defaultSlotName(streamId: string): string {
-  return `tributary_${streamId.toLowerCase().replace(/-/g, "_")}`.slice(0, 63);
 }
 
 /** Maps a pg connection error to SOURCE_UNAVAILABLE / SOURCE_INVALID naming the database. */
@@ -61,19 +59,21 @@ interface OpenTx {
 
 /** The `stream` actor's source for a `type: postgres` source. */
 export class PostgresSource implements SourceConnector<PgCheckpoint> {
-  private readonly slot: string;
-  private readonly publication: string;
+  /** set by read(): the checkpoint may name the slot (docs/adr/0010) */
+  private slot = "";
+  private publication = "";
   private readonly db: string;
   private client: pg.Client | null = null;
   private service: LogicalReplicationService | null = null;
   private statusTicker: NodeJS.Timeout | undefined;
+  /** updates and deletes of keyless tables that insert-only mode does not apply */
+  private readonly keylessSkips: KeylessSkips;
   /** the newest position known durable: what keepalives acknowledge */
   private committed: PgCheckpoint | null = null;
 
   constructor(private readonly src: PostgresSourceSpec, private readonly d: SourceDeps) {
-    this.slot = src.slot ?? defaultSlotName(d.stream.id);
-    this.publication = src.publication ?? this.slot;
     this.db = decodeURIComponent(new URL(src.url).pathname.replace(/^\//, "")) || "postgres";
+    this.keylessSkips = new KeylessSkips(d.stream.id, d.metrics, d.log);
   }
 
   async *read(ctx: SourceContext<PgCheckpoint>): AsyncGenerator<SourceBatch<PgCheckpoint>, void> {
@@ -82,17 +82,26 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     client.on("error", () => undefined);
     await client.connect().catch((e) => Promise.reject(sourceError(e, this.src.url)));
     const tables = new Map<string, TableInfo>();
-    for (const t of this.src.tables) tables.set(t, await describeTable(client, t));
-    await ensurePublication(client, this.publication, this.src.tables);
-
+    for (const t of this.src.tables) tables.set(t, this.checkKeyless(await describeTable(client, t)));
+    ({ slot: this.slot, publication: this.publication } = readerNames(this.src, d.settings.cluster, d.stream.id, ctx.checkpoint?.slot));
+    // before touching either: another stream's slot or publication is refused, not fought over
+    await claimResources(client, { cluster: d.settings.cluster, stream: d.stream.id }, [
+      { kind: "slot", name: this.slot },
+      { kind: "publication", name: this.publication },
+    ]).catch((e: unknown) => Promise.reject(sourceError(e, this.src.url)));
     let start = ctx.checkpoint;
     const slot = await slotInfo(client, this.slot);
+    if (slot && !slot.sameDatabase) {
+      throw new TributaryError("SOURCE_INVALID", `stream ${d.stream.id}: replication slot ${this.slot} exists for database ${slot.database}, not ${this.db}; slot names are shared by the whole server: give this stream its own (source.slot)`);
+    }
+    await ensurePublication(client, this.publication, this.src.tables);
     if (start?.snapshotDone && !slot) {
       throw new TributaryError("SOURCE_INVALID", `replication slot ${this.slot} is gone but stream ${d.stream.id} resumes from LSN ${start.lsn}: changes since then cannot be read. Re-snapshot the stream (POST /v1/streams/${d.stream.id}/snapshot) to start over.`);
     }
     if (!start || !slot) {
       // first run (or a slot without any checkpoint of ours: nothing was published from it)
       if (slot) await dropSlot(client, this.slot);
+      if (!start) await this.dropLeftovers(client);
       start = yield* this.snapshot(client, tables, ctx, null);
       if (!start) return; // stopped or aborted during the snapshot; it resumes next time
     } else if (!start.snapshotDone) {
@@ -108,6 +117,30 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     }
     this.committed ??= start;
     yield* this.stream(client, start, ctx);
+  }
+
+  /**
+   * A stream that starts over (no checkpoint: a re-snapshot, or its position deleted) drops
+   * the other slots and publications it owns, so that a slot it used before (a legacy
+   * `tributary_<id>` name, a changed `source.slot`) does not keep WAL forever.
+   */
+  private async dropLeftovers(client: pg.Client): Promise<void> {
+    const owner = { cluster: this.d.settings.cluster, stream: this.d.stream.id };
+    const stale = (await ownedBy(client, owner)).filter((r) => r.name !== (r.kind === "slot" ? this.slot : this.publication));
+    const dropped: OwnedResource[] = [];
+    for (const r of stale) {
+      if (r.kind === "slot") {
+        const s = await slotInfo(client, r.name);
+        if (s && !s.sameDatabase) continue;
+        if (s) await dropSlot(client, r.name);
+      } else {
+        await client.query(`DROP PUBLICATION IF EXISTS ${qi(r.name)}`);
+      }
+      dropped.push(r);
+    }
+    if (!dropped.length) return;
+    await releaseResources(client, owner, dropped);
+    this.d.log.warn({ dropped }, "starting over: dropped the slots and publications this stream used before");
   }
 
   /** `p` is checkpointed: only now may PostgreSQL recycle WAL up to it. */
@@ -162,18 +195,21 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
       await repl.end().catch(() => undefined); // also drops a temporary slot
     }
     d.log.info({ slot: this.slot, consistentPoint, attempt, tables: [...tables.keys()] }, "snapshot started");
+    warnKeylessRetry(d.log, attempt, [...tables.values()].filter((t) => t.keyless).map((t) => `${t.schema}.${t.table}`));
     let index = 0;
     const tsMs = Date.now();
     try {
       for (const t of tables.values()) {
-        const shape = shapeOf(t.schema, t.table, t.columns, t.keyColumns);
+        const plain = shapeOf(t.schema, t.table, t.columns, t.keyColumns);
+        const shape = t.keyless ? insertOnlyShape(plain) : plain;
         for await (const rows of readTable(client, t.schema, t.table, t.columns.map((c) => c.name), this.src.snapshotBatchRows, ctx.signal)) {
           if (ctx.signal.aborted) return null;
           const changes: SourceChange[] = new Array(rows.length);
           for (let i = 0; i < rows.length; i++) {
-            const after = toRow(shape, rows[i]);
+            const row = toRow(shape, rows[i]);
             const pos = encodeSnapshotPos(consistentPoint, attempt, index++);
-            const { json, keyJson } = encodeEvent(shape, "r", null, after, keyOf(shape, after), { stream: d.stream.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
+            const { after, key } = shape.keyless ? insertOnlyRow(row, pos) : { after: row, key: keyOf(shape, row) };
+            const { json, keyJson } = encodeEvent(shape, "r", null, after, key, { stream: d.stream.id, db: this.db, pos, txId: null, tsMs, snapshot: true });
             changes[i] = { schema: shape.schema, table: shape.table, op: "r", pos, json, keyJson };
           }
           yield { changes };
@@ -205,13 +241,14 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
     const plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.publication] });
     const q = new ChangeQueue<PgCheckpoint>();
     const shapes = new Map<number, RelationShape>();
-    const keyCache = new Map<string, string[]>();
+    const keyCache = new Map<string, { keys: string[]; keyless: boolean }>();
     let tx: OpenTx | null = null;
 
     /** Queues one change of the open transaction; true when the queue is full. */
     const add = (s: RelationShape, op: Op, before: Row | null, after: Row | null, key: Row): boolean => {
       const t = tx!;
       const pos = (t.meta.pos = eventPos(t.posPrefix, t.index++));
+      if (s.keyless && op === "c") ({ after, key } = insertOnlyRow(after, pos));
       const { json, keyJson } = encodeEvent(s, op, before, after, key, t.meta);
       return q.add({ schema: s.schema, table: s.table, op, pos, json, keyJson });
     };
@@ -238,6 +275,10 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           }
           case "update": {
             const s = shapes.get(msg.relation.relationOid)!;
+            if (s.keyless) {
+              this.keylessSkips.skip(`${s.schema}.${s.table}`, "update");
+              break;
+            }
             const after = toRow(s, msg.new);
             const before = msg.old ? toRow(s, msg.old) : null;
             const newKey = keyOf(s, after);
@@ -253,6 +294,10 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
           }
           case "delete": {
             const s = shapes.get(msg.relation.relationOid)!;
+            if (s.keyless) {
+              this.keylessSkips.skip(`${s.schema}.${s.table}`, "delete");
+              break;
+            }
             const before = toRow(s, msg.old ?? msg.key);
             full = add(s, "d", before, null, keyOf(s, before));
             break;
@@ -323,18 +368,30 @@ export class PostgresSource implements SourceConnector<PgCheckpoint> {
   }
 
   /** A relation message: the table's shape (types by oid, key columns from the catalog), before any of its tuples. */
-  private async relation(client: pg.Client, msg: Pgoutput.MessageRelation, shapes: Map<number, RelationShape>, keyCache: Map<string, string[]>): Promise<void> {
+  private async relation(client: pg.Client, msg: Pgoutput.MessageRelation, shapes: Map<number, RelationShape>, keyCache: Map<string, { keys: string[]; keyless: boolean }>): Promise<void> {
     const qualified = `${msg.schema}.${msg.name}`;
     const types = await typesByOid(client, msg.columns.map((c) => c.typeOid));
-    let keys = keyCache.get(qualified);
-    if (!keys) {
-      keys = (await describeTable(client, qualified)).keyColumns;
-      keyCache.set(qualified, keys);
+    let cached = keyCache.get(qualified);
+    if (!cached) {
+      const t = this.checkKeyless(await describeTable(client, qualified));
+      cached = { keys: t.keyColumns, keyless: t.keyless };
+      keyCache.set(qualified, cached);
     }
     const cols = msg.columns.map((c) => ({ name: c.name, type: types.get(c.typeOid) ?? { oid: c.typeOid, name: "" } }));
     const present = new Set(cols.map((c) => c.name));
-    const known = keys.filter((k) => present.has(k));
-    shapes.set(msg.relationOid, shapeOf(msg.schema, msg.name, cols, known.length ? known : msg.keyColumns));
+    const known = cached.keys.filter((k) => present.has(k));
+    const shape = shapeOf(msg.schema, msg.name, cols, known.length ? known : msg.keyColumns);
+    shapes.set(msg.relationOid, cached.keyless ? insertOnlyShape(shape) : shape);
+  }
+
+  /**
+   * A table without a primary key is refused unless the stream replicates such tables
+   * insert-only (docs/types.md): keyed by all its columns, a target would collapse duplicate
+   * rows into one and could not hold a row with a NULL.
+   */
+  private checkKeyless(t: TableInfo): TableInfo {
+    if (t.keyless) checkKeylessTable(this.d.stream.id, `${t.schema}.${t.table}`, t.columns.map((c) => c.name), this.src.keylessTables, "ALTER TABLE … ADD PRIMARY KEY (…)");
+    return t;
   }
 }
 

@@ -9,14 +9,16 @@
  */
 import type { Logger } from "pino";
 import type { ErrorCode, TributaryError } from "../../base/index.js";
-import { checkOffset, type SinkBatch, type SinkConnector, type SinkOffset, type SinkRecord, type TablePlan, type TargetGroup, type TargetTable } from "../../core/index.js";
+import { checkOffset, sinkOffsetKey, type SinkBatch, type SinkConnector, type SinkOffset, type SinkRecord, type TablePlan, type TargetGroup, type TargetTable } from "../../core/index.js";
 import { columnsMentioned, hasUniqueKey, neededColumns, type SinkTableMeta } from "./sink-table.js";
 
 
 /** The options every SQL sink has. */
 export interface SqlSinkOptions {
-  /** Identity of this sink (its row in the offsets table), e.g. `orders.pg_main`. */
+  /** Identity of this sink in its cluster, e.g. `orders.pg_main`. */
   sinkId: string;
+  /** The cluster it belongs to: its offset row is keyed `<cluster>.<sinkId>` (`sinkOffsetKey`). */
+  cluster: string;
   /** Create missing target tables and add missing columns from the events' source types. */
   autoCreate: boolean;
 }
@@ -43,10 +45,11 @@ export interface SqlSinkDialect<C, M extends SinkTableMeta<{ generated: boolean 
   rollback(c: C): Promise<unknown>;
   /** Closes the connection. */
   end(c: C): Promise<unknown>;
-  readOffsets(c: C, sinkId: string): Promise<SinkOffset>;
+  /** `key`: the offset row's key, `sinkOffsetKey(cluster, sinkId)` */
+  readOffsets(c: C, key: string): Promise<SinkOffset>;
   /** Reads the sink's checkpoint row and locks it until the transaction ends. */
-  lockOffsets(c: C, sinkId: string): Promise<SinkOffset>;
-  writeOffsets(c: C, sinkId: string, cp: SinkOffset): Promise<void>;
+  lockOffsets(c: C, key: string): Promise<SinkOffset>;
+  writeOffsets(c: C, key: string, cp: SinkOffset): Promise<void>;
   /** The table's description, or undefined when there is no such table. */
   describeTable(c: C, target: TargetTable): Promise<M | undefined>;
   createTable(c: C, target: TargetTable, columns: ReadonlyMap<string, string>, primaryKey: readonly string[]): Promise<void>;
@@ -91,7 +94,7 @@ export abstract class SqlSink<C, M extends SinkTableMeta<{ generated: boolean }>
     return this.serial(async () => {
       this.assertConnected();
       try {
-        return await this.dialect.readOffsets(this.conn, this.opts.sinkId);
+        return await this.dialect.readOffsets(this.conn, sinkOffsetKey(this.opts.cluster, this.opts.sinkId));
       } catch (err) {
         throw this.dialect.toSinkError(this.opts.sinkId, undefined, err);
       }
@@ -214,10 +217,11 @@ export abstract class SqlSink<C, M extends SinkTableMeta<{ generated: boolean }>
 
   private async transaction(batch: SinkBatch, offset: SinkOffset): Promise<void> {
     const { sinkId } = this.opts;
+    const key = sinkOffsetKey(this.opts.cluster, sinkId);
     const d = this.dialect;
     try {
       await d.begin(this.conn);
-      const stored = await d.lockOffsets(this.conn, sinkId);
+      const stored = await d.lockOffsets(this.conn, key);
       const lastRecord = batch.records[batch.records.length - 1]?.seq ?? 0;
       const next = checkOffset(stored, { seq: Math.max(offset.seq, lastRecord), epoch: offset.epoch }, (m) => d.error("FENCED", sinkId, undefined, m));
       const groups = batch.groups(stored.seq);
@@ -229,7 +233,7 @@ export abstract class SqlSink<C, M extends SinkTableMeta<{ generated: boolean }>
           throw d.toSinkError(sinkId, d.qualifiedName(group.target), err);
         });
       }
-      if (next) await d.writeOffsets(this.conn, sinkId, next);
+      if (next) await d.writeOffsets(this.conn, key, next);
       await d.commit(this.conn);
       if (fresh) this.log.debug({ records: fresh, skipped: batch.records.length - fresh, ...(stats as BatchStats), seq: next?.seq ?? stored.seq }, "batch applied");
     } catch (err) {
