@@ -205,3 +205,41 @@ describe("MongoDB sink transactions (replica set)", () => {
     expect(await t.readOffset()).toEqual({ seq: del.seq, epoch: 1 });
   });
 });
+
+describe("MongoDB sink from SQL sources", () => {
+  it("PostgreSQL rows become documents: _id from the key, values by SQL type, composite keys, kept TOAST values, truncate", async () => {
+    const { fake, client } = await start(true);
+    const s = await open(fake, { collection: "copy_{db}.{collection}" });
+    const types = { id: "int8", amount: "numeric", big: "int8", at: "timestamptz", micro: "timestamptz", doc: "jsonb", raw: "bytea", f: "float8", note: "text" };
+    const pgRec = (op: ChangeEvent["op"], key: Row, after: Row | null, table = "orders", t: Record<string, string> = types) => rec(op, key, after, { connector: "postgres", schema: "public", table, types: t });
+    await apply(s, [
+      pgRec("r", { id: 1 }, { id: 1, amount: "12345678901234567890.123456789", big: "9223372036854775807", at: "2024-03-01T12:34:56.789Z", micro: "2024-03-01T12:34:56.789123Z", doc: '{"a": [1, 2.5], "b": {"c": null}}', raw: "3q2+7w==", f: 1, note: "long text" }),
+      pgRec("c", { tenant: "t1", n: 2 }, { tenant: "t1", n: 2, v: "x" }, "lines", { tenant: "text", n: "int4", v: "text" }),
+    ]);
+    expect(await all(client, "copy_public", "orders")).toEqual([
+      {
+        _id: Long.fromNumber(1), id: Long.fromNumber(1), amount: Decimal128.fromString("12345678901234567890.123456789"), big: Long.fromString("9223372036854775807"), at: new Date("2024-03-01T12:34:56.789Z"),
+        micro: "2024-03-01T12:34:56.789123Z", doc: { a: [new Int32(1), new Double(2.5)], b: { c: null } }, raw: new Binary(Buffer.from([0xde, 0xad, 0xbe, 0xef]), 0), f: new Double(1), note: "long text",
+      },
+    ]);
+    expect(await all(client, "copy_public", "lines")).toEqual([{ _id: { tenant: "t1", n: new Int32(2) }, tenant: "t1", n: new Int32(2), v: "x" }]);
+    // an update without the unchanged TOAST column keeps the stored value ($set, not a replacement)
+    await apply(s, [pgRec("u", { id: 1 }, { id: 1, amount: "1", big: 2, at: "2024-03-02T00:00:00Z", micro: null, doc: "[]", raw: "", f: "NaN" })]);
+    const [doc] = await all(client, "copy_public", "orders");
+    expect(doc).toMatchObject({ note: "long text", amount: Decimal128.fromString("1"), big: Long.fromNumber(2), micro: null, doc: [], f: new Double(NaN) });
+    // delete of the composite key, truncate of orders
+    await apply(s, [pgRec("d", { tenant: "t1", n: 2 }, null, "lines"), { ...pgRec("t", {}, null), event: { ...pgRec("t", {}, null).event, types: {} } }]);
+    expect(await all(client, "copy_public", "lines")).toEqual([]);
+    expect(await all(client, "copy_public", "orders")).toEqual([]);
+  });
+
+  it("MySQL rows: unsigned BIGINT beyond int64 as Decimal128, TIMESTAMP as Date, DATETIME as text", async () => {
+    const { fake, client } = await start(false);
+    const s = await open(fake);
+    const types = { id: "bigint(20) unsigned", at: "timestamp(3)", local: "datetime(6)", price: "decimal(10,2)", j: "json", b: "blob" };
+    await apply(s, [rec("c", { id: "18446744073709551615" }, { id: "18446744073709551615", at: "2024-03-01T01:02:03.456Z", local: "2024-02-29T23:59:59.123456", price: "9.90", j: '{"k": [true]}', b: "AP8K" }, { connector: "mysql", schema: "shop", table: "items", types })]);
+    expect(await all(client, "shop", "items")).toEqual([
+      { _id: Decimal128.fromString("18446744073709551615"), id: Decimal128.fromString("18446744073709551615"), at: new Date("2024-03-01T01:02:03.456Z"), local: "2024-02-29T23:59:59.123456", price: Decimal128.fromString("9.90"), j: { k: [true] }, b: new Binary(Buffer.from([0, 255, 10]), 0) },
+    ]);
+  });
+});
