@@ -84,4 +84,18 @@ describe("PostgreSQL sink: MongoDB-origin events", () => {
       },
     ]);
   });
+
+  it("a field the document no longer has is NULL (after is the whole document), also when an earlier image of the batch had it", async () => {
+    const w = await PostgresSinkWriter.open({ url: URL, table: "{schema}.{table}", autoCreate: true, sinkId: "m.pg2" }, pino({ level: "silent" }));
+    const id = "65a1b2c3d4e5f60718293a4d";
+    try {
+      await w.apply(sinkBatch([ev("c", { _id: id }, after)], (s) => w.target(s)), { seq, epoch: 1 });
+      const { s: _s, i: _i, ...rest } = after;
+      await w.apply(sinkBatch([ev("u", { _id: id }, { ...rest, _id: id, i: 1 }), ev("u", { _id: id }, { ...rest, _id: id })], (s) => w.target(s)), { seq, epoch: 1 });
+    } finally {
+      await w.close();
+    }
+    const r = await db.query("SELECT s, i, l::text FROM shop.orders WHERE _id = $1", [id]);
+    expect(r.rows).toEqual([{ s: null, i: null, l: "42" }]);
+  });
 });
