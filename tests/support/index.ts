@@ -24,6 +24,7 @@ export { cosmosRig, metricValue, runSource, sourceDeps, type CosmosRig, type See
 export { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type RoundTripDbs } from "./cosmos-pipeline.js";
 export { mongoRig, type MongoRig } from "./mongo.js";
 export { diffPgMongo } from "./mongo-pipeline.js";
+export { diffMongoCopy, diffMongoPg, MongoWorkload } from "./mongo-workload.js";
 export { netGuard, type NetGuard } from "./net-guard.js";
 export { startPrivateNats, type PrivateNats } from "./private-nats.js";
 export { NatsServerProc, startNatsServer, type NatsServerOptions } from "./nats-server-proc.js";

@@ -78,7 +78,7 @@ export function planCollection(records: readonly SinkRecord[]): CollectionPlan {
     } else if (!event.after) {
       // MongoDB with fullDocument: updateLookup finds nothing when the document was deleted
       // since: its delete event follows, so there is nothing to write for this one.
-      if (event.source.connector !== "mongodb") throw new MongoRowError(`event seq ${seq} (op '${event.op}') has no after image`, [seq]);
+      if (!event.update) throw new MongoRowError(`event seq ${seq} (op '${event.op}') has no after image`, [seq]);
       if (!prev) continue;
     } else {
       const declared = Object.keys(event.types ?? {});
