@@ -5,12 +5,15 @@
 // Timestamp, Binary subtypes 0 and 4, nested documents and arrays — read by the MongoDB
 // source and written by two sinks of one stream: MongoDB → MongoDB (byte-identical copy)
 // and MongoDB → PostgreSQL (autoCreate; removed fields are NULL). The node is killed with
-// `kill -9` three times, the first while the snapshot is being copied.
+// `kill -9` three times, the first while the snapshot is being copied. A document the
+// MongoDB sink refuses (a top-level field named like an operator) goes to the DLQ with
+// the reason while everything else goes on.
+import { jetstreamManager } from "@nats-io/jetstream";
 import { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeMongo } from "./fakes/mongo/index.js";
 import {
-  MongoWorkload, NodeProc, assertBuilt, cleanupCluster, converged, createDb, diffMongoCopy, diffMongoPg, eventually, pipelineConfig, rng, uniqueCluster, type TestDb,
+  MongoWorkload, NodeProc, assertBuilt, cleanupCluster, converged, createDb, diffMongoCopy, diffMongoPg, eventually, natsConnect, pipelineConfig, rng, uniqueCluster, type TestDb,
 } from "./support/index.js";
 
 let fake: FakeMongo;
@@ -45,7 +48,7 @@ describe("MongoDB → MongoDB and MongoDB → PostgreSQL", () => {
     const streams = [
       {
         id: "m",
-        source: { type: "mongodb", url: "${MONGO_URL}", collections: ["shop.orders"], snapshotBatchSize: 200, maxAwaitTime: "200ms" },
+        source: { type: "mongodb", url: "${MONGO_URL}", collections: ["shop.orders", "shop.odd"], snapshotBatchSize: 200, maxAwaitTime: "200ms" },
         sinks: [
           { name: "copy", type: "mongodb", url: "${MONGO_URL}", collection: "copy.{collection}", batchMaxRows: 500 },
           { name: "pg", type: "postgres", url: dst.url, table: "public.{table}", autoCreate: true, batchMaxRows: 500 },
@@ -68,6 +71,7 @@ describe("MongoDB → MongoDB and MongoDB → PostgreSQL", () => {
       await new Promise((r) => setTimeout(r, rand() * 500));
       node.start();
     }
+    await client.db("shop").collection("odd").insertOne({ _id: 7 as never, $where: "1", ok: true });
     await workload;
     expect(w.ops).toBe(10_000);
 
@@ -77,6 +81,19 @@ describe("MongoDB → MongoDB and MongoDB → PostgreSQL", () => {
     expect(pgDiff).toBeNull();
     const cols = await dst.query<{ c: string; t: string }>("SELECT attname AS c, format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'public.orders'::regclass AND attnum > 0 AND NOT attisdropped");
     expect(Object.fromEntries(cols.rows.map((r) => [r.c, r.t]))).toMatchObject({ _id: "text", i: "integer", big: "bigint", d: "double precision", dec: "numeric", at: "timestamp with time zone", ts: "jsonb", bin: "bytea", uuid: "bytea", nested: "jsonb" });
+    // the refused document is in the DLQ with the reason; PostgreSQL took it (a column may be named "$where")
+    const nc = await natsConnect();
+    try {
+      const jsm = await jetstreamManager(nc);
+      await eventually(async () => (await jsm.streams.info(`${cluster}_DLQ`).catch(() => null))?.state.messages === 1, 60_000, "the dead letter");
+      const dl = await jsm.streams.getMessage(`${cluster}_DLQ`, { seq: (await jsm.streams.info(`${cluster}_DLQ`)).state.first_seq });
+      expect(dl?.subject).toBe(`${cluster}.dlq.m.sink-copy`);
+      expect(dl?.header.get("Tributary-Error")).toMatch(/^event seq \d+: field name "\$where" starts with "\$", which MongoDB would read as an operator$/);
+    } finally {
+      await nc.close();
+    }
+    expect(await client.db("copy").collection("odd").countDocuments()).toBe(0);
+    expect((await dst.query<{ ok: boolean }>('SELECT ok FROM public.odd WHERE _id = 7')).rows).toEqual([{ ok: true }]);
     const off = await client.db("tributary").collection<{ _id: string; epoch?: unknown }>("sink_offsets").findOne({ _id: `${cluster}.m.copy` });
     expect(Number(off?.epoch)).toBeGreaterThanOrEqual(3);
     expect(fake.stats.openTransactions).toBe(0);
