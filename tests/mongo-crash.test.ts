@@ -93,6 +93,9 @@ describe("PostgreSQL → MongoDB under kill -9", () => {
       expect(Number(off?.seq)).toBeGreaterThan(10_000);
     }
     expect(rs.stats.openTransactions).toBe(0);
+    // the comparison sees a single changed value
+    await clients[1]!.db("copy").collection("items").updateOne({}, { $set: { emoji: "tampered ✗" } });
+    expect(await diffPgMongo(dbs.src, clients[1]!, "copy")).toMatch(/^1 difference\(s\):/);
     expect(await node.term()).toBe(0);
   }, 900_000);
 });

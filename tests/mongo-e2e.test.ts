@@ -97,6 +97,11 @@ describe("MongoDB → MongoDB and MongoDB → PostgreSQL", () => {
     const off = await client.db("tributary").collection<{ _id: string; epoch?: unknown }>("sink_offsets").findOne({ _id: `${cluster}.m.copy` });
     expect(Number(off?.epoch)).toBeGreaterThanOrEqual(3);
     expect(fake.stats.openTransactions).toBe(0);
+    // the comparisons see a single changed value
+    await client.db("copy").collection("orders").updateOne({}, { $set: { s: "tampered ✗" } });
+    expect(await diffMongoCopy(client, { db: "shop", coll: "orders" }, { db: "copy", coll: "orders" })).toMatch(/^1 difference\(s\):/);
+    await dst.query("UPDATE public.orders SET s = 'tampered ✗' WHERE _id = (SELECT min(_id) FROM public.orders)");
+    expect(await diffMongoPg(client, "shop", "orders", dst, "public.orders")).toMatch(/^1 difference\(s\):/);
     expect(await node.term()).toBe(0);
   }, 300_000);
 });

@@ -23,7 +23,7 @@ export { createMyPipeline, type MyPipeline } from "./mysql-pipeline.js";
 export { cosmosRig, metricValue, runSource, sourceDeps, type CosmosRig, type SeenEvent, type SourceRun } from "./cosmos.js";
 export { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type RoundTripDbs } from "./cosmos-pipeline.js";
 export { mongoRig, type MongoRig } from "./mongo.js";
-export { diffPgMongo } from "./mongo-pipeline.js";
+export { diffMyMongo, diffPgMongo } from "./mongo-pipeline.js";
 export { diffMongoCopy, diffMongoPg, MongoWorkload } from "./mongo-workload.js";
 export { netGuard, type NetGuard } from "./net-guard.js";
 export { startPrivateNats, type PrivateNats } from "./private-nats.js";

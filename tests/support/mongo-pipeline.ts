@@ -7,6 +7,7 @@
  * The driver is loaded when a diff runs, so importing the support module stays light.
  */
 import type { Document, MongoClient } from "mongodb";
+import { canonicalRows, TABLE_COLUMNS, TABLE_KEYS, type WorkloadTarget } from "./mysql-workload.js";
 import type { TestDb } from "./postgres.js";
 
 /** How a column is compared: PostgreSQL's text (or JSON) on one side, the BSON value on the other. */
@@ -121,4 +122,60 @@ export async function diffPgMongo(src: TestDb, client: MongoClient, db: string):
     for (const id of got.keys()) if (!want.has(id)) out.push(`${table} ${id}: in MongoDB only`);
   }
   return out.length ? `${out.length} difference(s):\n${out.slice(0, 5).join("\n")}` : null;
+}
+
+/**
+ * Differences between the MySQL workload's tables (mysql-workload.ts, read as canonical
+ * text by `canonicalRows`) and the documents a MongoDB sink wrote of them in database `db`:
+ * each BSON value rendered as MySQL renders the column (numbers and decimals as text,
+ * DATETIME/TIMESTAMP as `YYYY-MM-DD HH:MM:SS.ffffff`, binary as hex, JSON parsed), with its
+ * BSON type checked (Int32/Int64/Decimal128/Double/Binary/Date/string).
+ */
+export async function diffMyMongo(my: WorkloadTarget, client: MongoClient, db: string): Promise<string | null> {
+  const m = await import("mongodb");
+  const out: string[] = [];
+  for (const table of Object.keys(TABLE_COLUMNS)) {
+    const specs = TABLE_COLUMNS[table]!;
+    const keys = TABLE_KEYS[table]!;
+    const want = await canonicalRows(my, table);
+    const docs = await client.db(db).collection(table).find({}, { promoteValues: false }).toArray();
+    const got = new Map<string, string>();
+    for (const d of docs) {
+      const vals = specs.map((c) => myText(m, d[c.name], c.my, c.name));
+      got.set(keys.map((k) => vals[specs.findIndex((c) => c.name === k)]).join("|"), JSON.stringify(vals));
+    }
+    const jsonAt = specs.findIndex((c) => c.my === "JSON");
+    const norm = (row: string) => {
+      const vals = JSON.parse(row) as Array<string | null>;
+      if (jsonAt >= 0 && vals[jsonAt] != null) vals[jsonAt] = canonical(JSON.parse(vals[jsonAt]!));
+      return JSON.stringify(vals);
+    };
+    for (const [k, w] of want) {
+      const g = got.get(k);
+      if (g === undefined) out.push(`${table} ${k}: missing in MongoDB`);
+      else if (norm(g) !== norm(w)) out.push(`${table} ${k}:\n  mysql ${w}\n  mongo ${g}`);
+    }
+    for (const k of got.keys()) if (!want.has(k)) out.push(`${table} ${k}: in MongoDB only`);
+  }
+  return out.length ? `${out.length} difference(s):\n${out.slice(0, 5).join("\n")}` : null;
+}
+
+/** A BSON value as MySQL's canonical text of a column declared `decl` (see diffMyMongo). */
+function myText(m: typeof import("mongodb"), v: unknown, decl: string, name: string): string | null {
+  const { Binary, Decimal128, Double, Int32, Long } = m;
+  if (v === null || v === undefined) return null;
+  const bad = () => `wrong BSON type ${(v as object).constructor?.name ?? typeof v} for ${name} ${decl}`;
+  const t = decl.toUpperCase();
+  if (/^(BIGINT)/.test(t)) return v instanceof Long || v instanceof Decimal128 ? v.toString() : bad();
+  if (/^(INT|TINYINT|SMALLINT|MEDIUMINT)/.test(t)) return v instanceof Int32 ? String(v.value) : bad();
+  if (/^DECIMAL/.test(t)) return v instanceof Decimal128 ? v.toString() : bad();
+  if (/^DOUBLE/.test(t)) return v instanceof Double ? String(v.value) : bad();
+  if (/^(BLOB|BINARY|VARBINARY)/.test(t)) return v instanceof Binary ? Buffer.from(v.buffer).toString("hex") : bad();
+  if (/^JSON/.test(t)) return JSON.stringify(m.BSON.EJSON.serialize(v as Document, { relaxed: true }));
+  if (/^TIMESTAMP/.test(t)) {
+    if (v instanceof Date) return v.toISOString().replace("T", " ").replace("Z", "000");
+    return typeof v === "string" ? v.replace("T", " ").replace(/Z$/, "") : bad();
+  }
+  if (/^DATETIME/.test(t)) return typeof v === "string" ? v.replace("T", " ") : bad();
+  return typeof v === "string" ? v : bad();
 }
