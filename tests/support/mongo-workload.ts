@@ -20,12 +20,13 @@ export class MongoWorkload {
   private readonly ids: import("mongodb").ObjectId[] = [];
   ops = 0;
 
-  private constructor(private readonly m: Mongo, private readonly coll: Collection<Document>, seed: number) {
+  private constructor(private readonly m: Mongo, private readonly coll: Collection<Document>, seed: number, private readonly deletes: boolean) {
     this.r = rng(seed);
   }
 
-  static async create(client: MongoClient, db: string, coll: string, seed: number): Promise<MongoWorkload> {
-    return new MongoWorkload(await import("mongodb"), client.db(db).collection(coll), seed);
+  /** @param o.deletes whether changes include deletes @default true */
+  static async create(client: MongoClient, db: string, coll: string, seed: number, o: { deletes?: boolean } = {}): Promise<MongoWorkload> {
+    return new MongoWorkload(await import("mongodb"), client.db(db).collection(coll), seed, o.deletes ?? true);
   }
 
   private int(n: number): number {
@@ -91,7 +92,7 @@ export class MongoWorkload {
       const update: Document = { $set: set, $inc: { i: new Int32(1) } };
       if (this.r() < 0.3) update.$unset = { [["flag", "uuid", "ts", "bin"][this.int(4)]!]: "" };
       await this.coll.updateOne({ _id: id }, update);
-    } else if (p < 0.85) {
+    } else if (p < 0.85 || !this.deletes) {
       const fresh = this.doc();
       delete fresh.nested;
       await this.coll.replaceOne({ _id: id }, fresh);
