@@ -20,6 +20,13 @@ import type { MongoSourceSpec } from "./schema-source.js";
 import { readCollection, snapshotCollections } from "./snapshot.js";
 import { splitNamespace } from "./schema-source.js";
 
+/** A resume point for the logs ("token" fields are redacted as secrets): the token's `_data`, or the operation time. */
+function describe(r: MongoPosition["resume"]): string {
+  if ("at" in r) return `operationTime ${r.at.t}.${r.at.i}`;
+  const data = (r.token as { _data?: unknown } | null)?._data;
+  return typeof data === "string" ? `token ${data}` : `token ${JSON.stringify(r.token)}`;
+}
+
 /** Resumable errors in a row before the stream fails (SOURCE_UNAVAILABLE: it restarts from its checkpoint). */
 const RESUME_ATTEMPTS = 5;
 
@@ -60,7 +67,7 @@ export class MongoSource implements SourceConnector<MongoPosition> {
       } else {
         pos = { v: 1, epoch, resume };
       }
-      d.log.info({ resume, epoch, snapshot: pos.snapshot?.collections ?? false }, "change stream start point taken");
+      d.log.info({ startPoint: describe(resume), epoch, snapshot: pos.snapshot?.collections ?? false }, "change stream start point taken");
       yield { changes: [], position: pos, durable: true };
       if (ctx.signal.aborted) return;
     } else {
@@ -136,7 +143,7 @@ export class MongoSource implements SourceConnector<MongoPosition> {
       if (gen !== undefined) p.gen = gen;
       return p;
     };
-    d.log.info({ resume: from.resume, scope: this.plan.scope.kind, compat: spec.compat }, "streaming changes");
+    d.log.info({ from: describe(from.resume), scope: this.plan.scope.kind, compat: spec.compat }, "streaming changes");
     ctx.ready();
     try {
       while (!ctx.signal.aborted) {
@@ -179,7 +186,7 @@ export class MongoSource implements SourceConnector<MongoPosition> {
         if (ctx.signal.aborted) return null; // closed by the stop
         if (!isResumable(err) || attempt > RESUME_ATTEMPTS) throw mongoError(err, this.spec, this.d.stream.id, "reading the change stream");
         const token = cs.resumeToken;
-        this.d.log.warn({ err, attempt, token }, "change stream failed with a resumable error; resuming from its last token");
+        this.d.log.warn({ err, attempt, from: token ? describe({ token: toStored(token) }) : describe(from.resume) }, "change stream failed with a resumable error; resuming from its last token");
         await cs.close().catch(() => undefined);
         if (attempt > 1) await sleep(backoff(attempt - 1, 100, 5000), ctx.signal);
         if (ctx.signal.aborted) return null;
