@@ -163,7 +163,7 @@ describe("bad input names the field path and the reason", () => {
 
   it("unknown source type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ source: { type: "oracle" } }), {}));
-    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \(got "oracle"\)/);
+    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \| 'mongodb' \(got "oracle"\)/);
   });
 
   it("unknown sink type lists the allowed types", () => {

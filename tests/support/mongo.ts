@@ -13,7 +13,7 @@ export interface MongoRig {
   admin: MongoClient;
   /** The source spec of `collections` on this fake, with test-friendly batch sizes and waits. */
   spec(collections: string[], extra?: Partial<MongoSourceSpec>): MongoSourceSpec;
-  /** The `aggregate` commands carrying `$changeStream` the fake received, oldest first. */
+  /** The `aggregate` commands carrying `$changeStream` the fake received, oldest first, as relaxed Extended JSON. */
   changeStreamOpens(): Array<{ db: string; aggregate: unknown; stage: Record<string, unknown>; pipeline: unknown[] }>;
   stop(): Promise<void>;
 }
@@ -21,7 +21,8 @@ export interface MongoRig {
 /** Starts a fake replica set (unless `opts` says otherwise) and connects an admin client. */
 export async function mongoRig(opts: FakeMongoOptions = {}): Promise<MongoRig> {
   const { FakeMongo } = await import("../fakes/mongo/index.js");
-  const { MongoClient } = await import("mongodb");
+  const { MongoClient, BSON } = await import("mongodb");
+  const { EJSON } = BSON;
   const fake = await FakeMongo.start(opts);
   const admin = new MongoClient(fake.url, { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
   await admin.connect();
@@ -36,8 +37,10 @@ export async function mongoRig(opts: FakeMongoOptions = {}): Promise<MongoRig> {
       fake.commandLog
         .filter((c) => c.name === "aggregate" && Array.isArray(c.body.pipeline) && (c.body.pipeline as Array<Record<string, unknown>>)[0]?.$changeStream !== undefined)
         .map((c) => {
-          const pipeline = c.body.pipeline as Array<Record<string, unknown>>;
-          return { db: c.db, aggregate: c.body.aggregate, stage: pipeline[0]!.$changeStream as Record<string, unknown>, pipeline: pipeline.slice(1) };
+          // plain JSON values (the log keeps exact BSON types: Int32 1 would not equal 1)
+          const body = EJSON.serialize(c.body, { relaxed: true }) as { aggregate: unknown; pipeline: Array<Record<string, unknown>> };
+          const pipeline = body.pipeline;
+          return { db: c.db, aggregate: body.aggregate, stage: pipeline[0]!.$changeStream as Record<string, unknown>, pipeline: pipeline.slice(1) };
         }),
     async stop() {
       await admin.close();

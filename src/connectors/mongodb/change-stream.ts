@@ -121,7 +121,21 @@ export async function startPoint(client: MongoClient, spec: MongoSourceSpec, pla
 function codeOf(err: unknown): { code?: number; name: string; labels: string[] } {
   const e = err as { code?: unknown; name?: unknown; errorLabels?: unknown; errorLabelSet?: Set<string> } | null;
   const labels = e?.errorLabelSet ? [...e.errorLabelSet] : Array.isArray(e?.errorLabels) ? (e.errorLabels as string[]) : [];
-  return { ...(typeof e?.code === "number" ? { code: e.code } : {}), name: typeof e?.name === "string" ? e.name : "", labels };
+  // read with promoteValues: false, a server error's code is an Int32 object, not a number
+  const code = e?.code === undefined || e.code === null ? Number.NaN : Number(e.code);
+  return { ...(Number.isInteger(code) ? { code } : {}), name: typeof e?.name === "string" ? e.name : "", labels };
+}
+
+/**
+ * Whether the change stream can resume after `err` from its last token, as the driver's own
+ * rule says (network and server selection errors, the ResumableChangeStreamError label,
+ * CursorNotFound). The source applies it itself: reading values exactly (promoteValues:
+ * false) also makes the driver see a server error's code as an Int32 object, so its own
+ * check misses CursorNotFound (43) and the stream would fail instead of resuming.
+ */
+export function isResumable(err: unknown): boolean {
+  const { code, name, labels } = codeOf(err);
+  return code === 43 || labels.includes("ResumableChangeStreamError") || /^Mongo(Network|NetworkTimeout|ServerSelection)Error$/.test(name);
 }
 
 /** Codes that mean the configuration or the rights are wrong, not the moment. */

@@ -37,6 +37,20 @@ export function opOf(change: Doc, cosmos: boolean): Op | undefined {
   return OPS[String(change.operationType)];
 }
 
+/** Change stream events after which the stream cannot follow its documents (they vanish without delete events). */
+const ENDING = new Set(["drop", "rename", "dropDatabase", "invalidate"]);
+
+/** What an ending event (drop, rename, dropDatabase, invalidate) did, in words; undefined for any other event. */
+export function endingOf(change: Doc): string | undefined {
+  const type = change.operationType;
+  if (typeof type !== "string" || !ENDING.has(type)) return undefined;
+  if (type === "invalidate") return "the change stream was invalidated (its collection or database was dropped or renamed)";
+  const ns = (change.ns ?? {}) as { db?: string; coll?: string };
+  if (type === "dropDatabase") return `database ${ns.db ?? "?"} was dropped`;
+  const to = change.to as { db?: string; coll?: string } | undefined;
+  return type === "rename" ? `collection ${ns.db}.${ns.coll} was renamed${to ? ` to ${to.db}.${to.coll}` : ""}` : `collection ${ns.db}.${ns.coll} was dropped`;
+}
+
 /** `lsid.id` (hex) and `txnNumber` of a change made in a transaction, e.g. "6c0f…:3"; null outside one. */
 export function txIdOf(change: Doc): string | null {
   const lsid = change.lsid as { id?: { toString?: (enc: string) => string } } | undefined;

@@ -19,6 +19,7 @@ export const mongodb = {
 
 // tests drive the adapters directly
 export { MongoSource } from "./source.js";
+export { COSMOS_STAGES } from "./change-stream.js";
 export type { MongoPosition } from "./position.js";
 export type { MongoChangeEvent } from "./event-builder.js";
 export type { MongoSourceSpec } from "./schema-source.js";

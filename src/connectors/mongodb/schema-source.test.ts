@@ -1,6 +1,5 @@
-/** The MongoDB source spec: defaults, refused values with their field path, the cross-field checks, `${VAR}` URLs (ADR 0013). */
+/** The MongoDB source spec: defaults, refused values with their field path, the cross-field checks, (the stream-spec level: tests/mongo-config.test.ts). */
 import { describe, expect, it } from "vitest";
-import { parseStreamSpec } from "../../config/index.js";
 import { checkSource, mongoSourceSchema } from "./schema-source.js";
 
 const source = (extra: Record<string, unknown> = {}) => ({ type: "mongodb", url: "mongodb://127.0.0.1:27017/?replicaSet=rs0", collections: ["shop.orders"], ...extra });
@@ -48,12 +47,5 @@ describe("MongoDB source spec", () => {
     ]);
     expect(checks({ compat: "cosmos", collections: ["a.x", "a.y"] })).toEqual([]);
     expect(checks({ collections: ["a.x", "b.*", "c.d.e"] })).toEqual([]);
-  });
-
-  it("through a stream spec: the path names the stream's source; ${VAR} in the URL is kept for the node to resolve", () => {
-    expect(() => parseStreamSpec({ id: "m1", source: source({ compat: "cosmos", preImages: "required" }), sinks: [] })).toThrow(/source\.preImages: Azure Cosmos DB for MongoDB has no pre-images/);
-    const spec = parseStreamSpec({ id: "m1", source: source({ url: "mongodb://reader:${MONGO_PASSWORD}@db:27017/?replicaSet=rs0" }), sinks: [] });
-    expect((spec.source as { url: string }).url).toBe("mongodb://reader:${MONGO_PASSWORD}@db:27017/?replicaSet=rs0");
-    expect(() => parseStreamSpec({ id: "m1", source: source({ url: "${MONGO_URL}" }), sinks: [] })).not.toThrow();
   });
 });

@@ -11,17 +11,24 @@
  * dropped or renamed collection stop the stream with the way out: a re-snapshot.
  */
 import type { ChangeStream, Document, MongoClient } from "mongodb";
-import { TributaryError, redactUrl } from "../../base/index.js";
+import { TributaryError, backoff, redactUrl, sleep } from "../../base/index.js";
 import type { SourceBatch, SourceChange, SourceConnector, SourceContext, SourceDeps } from "../../core/index.js";
-import { fromStored, mongoError, openStream, sourceClient, startPoint, toStored, tokenData, watchPlan, type WatchPlan } from "./change-stream.js";
-import { changeEvent, opOf, snapshotEvent, type EventContext } from "./event-builder.js";
+import { fromStored, isResumable, mongoError, openStream, sourceClient, startPoint, toStored, tokenData, watchPlan, type WatchPlan } from "./change-stream.js";
+import { changeEvent, endingOf, opOf, snapshotEvent, type EventContext } from "./event-builder.js";
 import { decodePosition, epochOf, genOf, genPos, snapshotPos, tokenPos, type MongoPosition, type SnapshotProgress } from "./position.js";
 import type { MongoSourceSpec } from "./schema-source.js";
 import { readCollection, snapshotCollections } from "./snapshot.js";
 import { splitNamespace } from "./schema-source.js";
 
-/** Change stream events that end what the stream can follow: the documents vanish without delete events. */
-const ENDING = new Set(["drop", "rename", "dropDatabase", "invalidate"]);
+/** A resume point for the logs ("token" fields are redacted as secrets): the token's `_data`, or the operation time. */
+function describe(r: MongoPosition["resume"]): string {
+  if ("at" in r) return `operationTime ${r.at.t}.${r.at.i}`;
+  const data = (r.token as { _data?: unknown } | null)?._data;
+  return typeof data === "string" ? `token ${data}` : `token ${JSON.stringify(r.token)}`;
+}
+
+/** Resumable errors in a row before the stream fails (SOURCE_UNAVAILABLE: it restarts from its checkpoint). */
+const RESUME_ATTEMPTS = 5;
 
 /** The `stream` actor's source for a `type: mongodb` source. */
 export class MongoSource implements SourceConnector<MongoPosition> {
@@ -60,7 +67,7 @@ export class MongoSource implements SourceConnector<MongoPosition> {
       } else {
         pos = { v: 1, epoch, resume };
       }
-      d.log.info({ resume, epoch, snapshot: pos.snapshot?.collections ?? false }, "change stream start point taken");
+      d.log.info({ startPoint: describe(resume), epoch, snapshot: pos.snapshot?.collections ?? false }, "change stream start point taken");
       yield { changes: [], position: pos, durable: true };
       if (ctx.signal.aborted) return;
     } else {
@@ -127,8 +134,8 @@ export class MongoSource implements SourceConnector<MongoPosition> {
     const cosmos = spec.compat === "cosmos";
     const gen = cosmos ? Math.max(from.gen ?? 0, genOf(ctx.tail)) + 1 : undefined;
     let seq = 0;
-    const cs = (this.cs = openStream(this.client!, spec, this.plan, from.resume));
-    const onStop = () => void cs.close().catch(() => undefined);
+    this.cs = openStream(this.client!, spec, this.plan, from.resume);
+    const onStop = () => void this.cs?.close().catch(() => undefined);
     ctx.signal.addEventListener("abort", onStop, { once: true });
     let lastToken = "token" in from.resume ? JSON.stringify(from.resume.token) : "";
     const position = (token: unknown): MongoPosition => {
@@ -136,19 +143,19 @@ export class MongoSource implements SourceConnector<MongoPosition> {
       if (gen !== undefined) p.gen = gen;
       return p;
     };
-    d.log.info({ resume: from.resume, scope: this.plan.scope.kind, compat: spec.compat }, "streaming changes");
+    d.log.info({ from: describe(from.resume), scope: this.plan.scope.kind, compat: spec.compat }, "streaming changes");
     ctx.ready();
     try {
       while (!ctx.signal.aborted) {
         const changes: SourceChange[] = [];
-        let next = await this.next(cs, ctx);
+        let next = await this.next(from, ctx);
         while (next) {
           changes.push(this.change(next, from.epoch, gen, () => ++seq));
-          if (changes.length >= spec.batchSize || cs.bufferedCount() === 0) break;
-          next = await this.next(cs, ctx);
+          if (changes.length >= spec.batchSize || this.cs!.bufferedCount() === 0) break;
+          next = await this.next(from, ctx);
         }
         if (ctx.signal.aborted) return;
-        const token = cs.resumeToken;
+        const token = this.cs!.resumeToken;
         if (token === null || token === undefined) {
           if (changes.length) throw new TributaryError("SOURCE_INVALID", `MongoDB source ${redactUrl(spec.url)} of stream ${d.stream.id}: the change stream gives no resume token: its position cannot be kept`);
           continue;
@@ -164,13 +171,27 @@ export class MongoSource implements SourceConnector<MongoPosition> {
     }
   }
 
-  /** The next change (null after an empty getMore, or when stopped); driver errors translated. */
-  private async next(cs: ChangeStream<Document>, ctx: SourceContext<MongoPosition>): Promise<Document | null> {
-    try {
-      return await cs.tryNext();
-    } catch (err) {
-      if (ctx.signal.aborted) return null; // closed by the stop
-      throw mongoError(err, this.spec, this.d.stream.id, "reading the change stream");
+  /**
+   * The next change (null after an empty getMore, or when stopped); driver errors
+   * translated. A resumable error (isResumable) reopens the stream where the driver's
+   * cached token stands: after the last change handed to us (every one of them is in the
+   * batch being built or already yielded), so nothing is skipped or read twice.
+   */
+  private async next(from: MongoPosition, ctx: SourceContext<MongoPosition>): Promise<Document | null> {
+    for (let attempt = 1; ; attempt++) {
+      const cs = this.cs!;
+      try {
+        return await cs.tryNext();
+      } catch (err) {
+        if (ctx.signal.aborted) return null; // closed by the stop
+        if (!isResumable(err) || attempt > RESUME_ATTEMPTS) throw mongoError(err, this.spec, this.d.stream.id, "reading the change stream");
+        const token = cs.resumeToken;
+        this.d.log.warn({ err, attempt, from: token ? describe({ token: toStored(token) }) : describe(from.resume) }, "change stream failed with a resumable error; resuming from its last token");
+        await cs.close().catch(() => undefined);
+        if (attempt > 1) await sleep(backoff(attempt - 1, 100, 5000), ctx.signal);
+        if (ctx.signal.aborted) return null;
+        this.cs = openStream(this.client!, this.spec, this.plan, token ? { token: toStored(token) } : from.resume);
+      }
     }
   }
 
@@ -178,11 +199,11 @@ export class MongoSource implements SourceConnector<MongoPosition> {
     const { spec, d } = this;
     const type = ev.operationType as string | undefined;
     const ns = (ev.ns ?? {}) as { db?: string; coll?: string };
-    if (type !== undefined && ENDING.has(type)) {
-      const what = type === "invalidate" ? "the change stream was invalidated (its collection or database was dropped or renamed)" : `${type === "dropDatabase" ? "database" : "collection"} ${ns.db ?? ""}${ns.coll ? `.${ns.coll}` : ""} was ${type === "rename" ? "renamed" : "dropped"}`;
+    const ending = endingOf(ev);
+    if (ending !== undefined) {
       throw new TributaryError(
         "SOURCE_INVALID",
-        `MongoDB source ${redactUrl(spec.url)} of stream ${d.stream.id}: ${what}; its documents vanished without delete events. Re-snapshot the stream (POST /v1/streams/${d.stream.id}/snapshot) to start over (empty the targets first if they must lose those documents too)`,
+        `MongoDB source ${redactUrl(spec.url)} of stream ${d.stream.id}: ${ending}; its documents vanished without delete events. Re-snapshot the stream (POST /v1/streams/${d.stream.id}/snapshot) to start over (empty the targets first if they must lose those documents too)`,
       );
     }
     const op = opOf(ev, spec.compat === "cosmos");
