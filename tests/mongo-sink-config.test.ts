@@ -23,7 +23,7 @@ describe("MongoDB sinks in the config", () => {
   it("keeps ${MONGO_URL} for the nodes, gets its defaults, and a node resolves it", () => {
     const cfg = parseConfig(stream(sink({ collection: "copy.{db}_{collection}" })), env);
     const spec = cfg.streams[0]!.sinks[0]!;
-    expect(spec).toEqual({ name: "mg", type: "mongodb", url: "${MONGO_URL}", collection: "copy.{db}_{collection}", offsets: "tributary.sink_offsets", batchMaxRows: 2000, batchMaxWait: 100 });
+    expect(spec).toEqual({ name: "mg", type: "mongodb", url: "${MONGO_URL}", collection: "copy.{db}_{collection}", offsets: "tributary.sink_offsets", transactions: "auto", batchMaxRows: 2000, batchMaxWait: 100 });
     expect(resolveSink("s", spec, { env })).toMatchObject({ url: env.MONGO_URL });
   });
 

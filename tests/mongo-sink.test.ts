@@ -28,7 +28,7 @@ async function start(replicaSet = true): Promise<{ fake: FakeMongo; client: Mong
 }
 
 const spec = (fake: FakeMongo, extra: Partial<MongoSinkSpec> = {}): MongoSinkSpec => ({
-  name: "mg", type: "mongodb", url: fake.url, collection: "{schema}.{table}", offsets: "tributary.sink_offsets", batchMaxRows: 2000, batchMaxWait: 100, ...extra,
+  name: "mg", type: "mongodb", url: fake.url, collection: "{schema}.{table}", offsets: "tributary.sink_offsets", transactions: "auto", batchMaxRows: 2000, batchMaxWait: 100, ...extra,
 });
 
 async function open(fake: FakeMongo, extra: Partial<MongoSinkSpec> = {}): Promise<MongoSink> {
@@ -160,6 +160,21 @@ describe.each([["replica set", true], ["standalone", false]] as const)("MongoDB 
 });
 
 describe("MongoDB sink transactions (replica set)", () => {
+  it("commits batch and offset together; transactions: off writes the offset after the batch instead (servers without cross-collection transactions)", async () => {
+    const { fake } = await start(true);
+    const on = await open(fake);
+    await apply(on, [rec("c", { _id: 1 }, { _id: 1 })]);
+    const committed = fake.commandLog.filter((c) => c.name === "commitTransaction").length;
+    expect(committed).toBeGreaterThan(0);
+    const off = await open(fake, { transactions: "off" });
+    expect(off.transactions).toBe(false);
+    const last = rec("c", { _id: 2 }, { _id: 2 });
+    await apply(off, [last]);
+    expect(fake.commandLog.filter((c) => c.name === "commitTransaction").length).toBe(committed);
+    expect(fake.commandLog.filter((c) => c.body.startTransaction === true).length).toBe(committed);
+    expect(await off.readOffset()).toEqual({ seq: last.seq, epoch: 1 });
+  });
+
   it("a failure inside the batch aborts the transaction: no document, no offset; the retry applies it", async () => {
     const { fake, client } = await start(true);
     const s = await open(fake);

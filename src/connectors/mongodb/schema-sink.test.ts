@@ -11,7 +11,7 @@ const issues = (extra: Record<string, unknown>) => {
 
 describe("MongoDB sink spec", () => {
   it("defaults", () => {
-    expect(mongoSinkSchema.parse(sink())).toEqual({ ...sink(), collection: "{schema}.{table}", offsets: "tributary.sink_offsets", batchMaxRows: 2000, batchMaxWait: 100 });
+    expect(mongoSinkSchema.parse(sink())).toEqual({ ...sink(), collection: "{schema}.{table}", offsets: "tributary.sink_offsets", transactions: "auto", batchMaxRows: 2000, batchMaxWait: 100 });
   });
 
   it("the connection string: scheme, hosts, ports, srv rules; references are checked on the node", () => {
@@ -38,6 +38,7 @@ describe("MongoDB sink spec", () => {
     expect(issues({ offsets: "sink_offsets" })).toEqual(['offsets: "sink_offsets" must be "<database>.<collection>"']);
     expect(issues({ offsets: "t.system.x" })).toEqual(['offsets: collection name "system.x" starts with "system.", which MongoDB reserves']);
     expect(issues({ batchMaxRows: 0 })[0]).toMatch(/^batchMaxRows: /);
+    expect(issues({ transactions: "always" })[0]).toMatch(/^transactions: Invalid enum value. Expected 'auto' \| 'off'/);
     expect(issues({ extra: 1 })[0]).toMatch(/^: Unrecognized key\(s\) in object: 'extra'/);
   });
 

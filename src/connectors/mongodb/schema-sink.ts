@@ -72,6 +72,10 @@ export const mongoSinkSchema = z
       .default("tributary.sink_offsets")
       .superRefine(checked(parseNamespace))
       .describe("\"<database>.<collection>\" holding one offset document per cluster, stream and sink (_id <cluster>.<stream>.<sink>)"),
+    transactions: z
+      .enum(["auto", "off"])
+      .default("auto")
+      .describe("auto: batch and offset in one transaction when the server is a replica set or mongos (asked with hello at start); off: never (offset written after each batch), for servers that report a replica set but cannot run a transaction across collections, such as Azure Cosmos DB for MongoDB (RU)"),
     batchMaxRows: sinkFields.batchMaxRows,
     batchMaxWait: sinkFields.batchMaxWait,
   })

@@ -4,7 +4,7 @@
  * - Replica set (or mongos): both in ONE transaction. Inside it the stored offset is read,
  *   `checkOffset` refuses an older epoch (FENCED) and skips records at or below the stored
  *   seq, so a replay changes nothing (ADR 0005's guarantee). A failure aborts everything.
- * - Standalone server (no transactions): the offset is read and checked first, the
+ * - Standalone server, or `transactions: off` (no transactions): the offset is read and checked first, the
  *   collections are written, then the offset with an epoch-checked update. A crash in
  *   between replays the batch: replaces and deletes by key are idempotent, so the effect is
  *   the same (at-least-once window of one batch); a stale owner frozen after its check can
@@ -70,8 +70,9 @@ export class MongoSink implements SinkConnector {
       const hello = await client.db("admin").command({ hello: 1 });
       const ns = parseNamespace(spec.offsets);
       const coll = client.db(ns.db).collection<OffsetDoc>(ns.collection);
-      const sink = new MongoSink(spec, d, client, new OffsetStore(coll, `${d.cluster}.${d.sinkId}`, d.cluster, d.sinkId), supportsTransactions(hello));
-      d.log.info({ transactions: sink.transactions, offsets: spec.offsets }, sink.transactions ? "MongoDB sink: batches and offsets commit in one transaction" : "MongoDB sink: standalone server, no transactions: offsets are written after each batch (at-least-once window of one batch)");
+      const transactions = spec.transactions === "auto" && supportsTransactions(hello);
+      const sink = new MongoSink(spec, d, client, new OffsetStore(coll, `${d.cluster}.${d.sinkId}`, d.cluster, d.sinkId), transactions);
+      d.log.info({ transactions: sink.transactions, offsets: spec.offsets }, sink.transactions ? "MongoDB sink: batches and offsets commit in one transaction" : "MongoDB sink: no transactions (standalone server, or transactions: off): offsets are written after each batch (at-least-once window of one batch)");
       return sink;
     } catch (err) {
       await client.close().catch(() => undefined);
