@@ -136,6 +136,17 @@ describe("MongoDB source", () => {
     expect(String(again.at(-1)!.source.pos) > String(reads.at(-1)!.source.pos)).toBe(true);
   });
 
+  it("a snapshot find failing with a retryable read error (HostUnreachable, no label) is retried by the driver: nothing stops", async () => {
+    rig = await mongoRig();
+    await rig.admin.db("shop").collection("orders").insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: i as never })));
+    rig.fake.failNext("find", { code: 6, codeName: "HostUnreachable" });
+    run = runSource(source(rig.spec(["shop.orders"], { snapshotBatchSize: 10 })));
+    await eventually(() => run!.events().length >= 30, 10_000, "the snapshot");
+    expect(ids(run.events())).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    expect(rig.fake.commandLog.filter((c) => c.name === "find").length).toBe(2);
+    expect(await Promise.race([run.done, new Promise((r) => setTimeout(() => r("running"), 50))])).toBe("running");
+  });
+
   it("history lost (286): a non-retryable error naming the stream and the way out; a re-snapshot then recovers", async () => {
     rig = await mongoRig();
     const c = rig.admin.db("shop").collection("orders");

@@ -33,7 +33,10 @@ describe("watchPlan", () => {
 
 describe("watchOptions", () => {
   it("resumes after a token, or starts at an operation time; pre-images only when asked", () => {
-    expect(watchOptions(spec(), { token: { _data: "82AB" } })).toEqual({ fullDocument: "updateLookup", maxAwaitTimeMS: 1000, batchSize: 1000, resumeAfter: { _data: "82AB" } });
+    expect(watchOptions(spec(), { token: { _data: "82AB" } })).toEqual({
+      promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true, // documents exactly as stored
+      fullDocument: "updateLookup", maxAwaitTimeMS: 1000, batchSize: 1000, resumeAfter: { _data: "82AB" },
+    });
     const at = watchOptions(spec({ preImages: "required", fullDocument: "whenAvailable" }), { at: { t: 1700000000, i: 7 } });
     expect(at).toMatchObject({ fullDocument: "whenAvailable", fullDocumentBeforeChange: "required" });
     expect(at.startAtOperationTime).toEqual(new Timestamp({ t: 1700000000, i: 7 }));

@@ -52,12 +52,18 @@ export function watchPlan(spec: Pick<MongoSourceSpec, "collections" | "compat">)
   return { scope: { kind: "cluster" }, pipeline: [{ $match: { $or: or } }] };
 }
 
-/** The driver options every connection of the source uses: values exactly as stored (values-encode.ts). */
+/**
+ * How documents are read: values exactly as stored (values-encode.ts). Only where documents
+ * are read — the change stream, and the snapshot's raw batches — not on the client: the
+ * driver parses a failed command's reply with the command's options, and with these its
+ * error codes become Int32 objects that its retry and topology rules (code === 43, codes
+ * in a Set) no longer recognise.
+ */
 export const EXACT_VALUES = { promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true } as const;
 
-/** A client of the source (not connected yet). */
+/** A client of the source (not connected yet), with the driver's default value promotion for its own commands. */
 export function sourceClient(url: string, stream: string): MongoClient {
-  return new MongoClient(url, { ...EXACT_VALUES, appName: `tributary:${stream}`, serverSelectionTimeoutMS: 15_000 });
+  return new MongoClient(url, { appName: `tributary:${stream}`, serverSelectionTimeoutMS: 15_000 });
 }
 
 /** A resume token or operation time as stored in a position (canonical Extended JSON). */
@@ -78,7 +84,7 @@ export function tokenData(token: unknown): string | undefined {
 
 /** Options of `watch` at a resume point. */
 export function watchOptions(spec: MongoSourceSpec, from: ResumePoint): ChangeStreamOptions {
-  const o: ChangeStreamOptions = { fullDocument: spec.fullDocument, maxAwaitTimeMS: spec.maxAwaitTime, batchSize: spec.batchSize };
+  const o: ChangeStreamOptions = { ...EXACT_VALUES, fullDocument: spec.fullDocument, maxAwaitTimeMS: spec.maxAwaitTime, batchSize: spec.batchSize };
   if (spec.preImages !== "off") o.fullDocumentBeforeChange = spec.preImages;
   if ("token" in from) o.resumeAfter = fromStored(from.token) as Document;
   else o.startAtOperationTime = new BSON.Timestamp({ t: from.at.t, i: from.at.i });

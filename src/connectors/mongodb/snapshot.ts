@@ -5,7 +5,8 @@
  * `_id` has another BSON type: `$gt` only compares within one type bracket, so the filter
  * also takes every document whose `_id` type sorts after the last one's (BSON order).
  */
-import type { Document, MongoClient } from "mongodb";
+import { BSON, type Document, type MongoClient } from "mongodb";
+import { EXACT_VALUES } from "./change-stream.js";
 import { splitNamespace } from "./schema-source.js";
 
 /** The BSON comparison order of `_id` types, as `$type` aliases (arrays cannot be an `_id`). */
@@ -67,17 +68,19 @@ export async function snapshotCollections(client: MongoClient, collections: read
 /** Documents of `ns` after `lastId` (all when undefined), in `_id` order, `batchSize` at a time; ends early once `signal` aborts. */
 export async function* readCollection(client: MongoClient, ns: string, lastId: unknown, batchSize: number, signal: AbortSignal): AsyncGenerator<Document[]> {
   const [db, coll] = splitNamespace(ns);
+  // raw documents, parsed here with exact values: the command itself keeps the driver's
+  // default parsing, so its error codes stay numbers for the driver's retryable reads
   const cursor = client
     .db(db)
     .collection(coll)
-    .find(lastId === undefined ? {} : afterIdFilter(lastId))
+    .find(lastId === undefined ? {} : afterIdFilter(lastId), { raw: true })
     .sort({ _id: 1 })
     .batchSize(batchSize);
   try {
     let batch: Document[] = [];
-    for await (const doc of cursor) {
+    for await (const raw of cursor) {
       if (signal.aborted) return;
-      batch.push(doc);
+      batch.push(BSON.deserialize(raw as unknown as Uint8Array, EXACT_VALUES));
       if (batch.length >= batchSize) {
         yield batch;
         batch = [];

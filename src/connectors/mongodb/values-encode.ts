@@ -3,8 +3,8 @@
  * of a document becomes one row column plus a `types` entry (the BSON `$type` alias), so a
  * MongoDB sink can rebuild the exact BSON and a SQL sink can pick a column type. Documents
  * must be read with `promoteValues: false, promoteLongs: false, promoteBuffers: false,
- * bsonRegExp: true` (the client options of this connector): a promoted value has already
- * lost whether it was an Int32 or a Double, or the digits of a Long beyond 2^53.
+ * bsonRegExp: true` (EXACT_VALUES in change-stream.ts): a promoted value has already lost
+ * whether it was an Int32 or a Double, or the digits of a Long beyond 2^53.
  */
 import { BSON } from "mongodb";
 import type { JsonValue, Row } from "../../events/index.js";
