@@ -258,3 +258,17 @@ describe("MongoDB sink from SQL sources", () => {
     ]);
   });
 });
+
+describe("MongoDB sink sign-in", () => {
+  it("signs in with SCRAM; a refused sign-in is SINK_INVALID naming the sink, never showing the password", async () => {
+    const fake = await FakeMongo.start({ users: [{ user: "app", password: "s3cret-pw" }] });
+    fakes.push(fake);
+    const ok = await open(fake, { url: fake.urlFor({ user: "app", password: "s3cret-pw" }) });
+    await apply(ok, [rec("c", { _id: 1 }, { _id: 1 })]);
+    expect(await ok.readOffset()).toMatchObject({ epoch: 1 });
+    const err = await MongoSink.open(spec(fake, { url: fake.urlFor({ user: "app", password: "wrong-pw" }) }), { sinkId: "s1.mg", cluster: "c1", log: pino({ level: "silent" }), metrics: new Metrics() }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "SINK_INVALID", retryable: false });
+    expect((err as Error).message).toMatch(/^MongoDB sink s1\.mg \(mongodb:\/\/app:\*\*\*@127\.0\.0\.1:\d+\/\?replicaSet=rs0\): connecting: .*Authentication failed.* \(code 18\)$/);
+    expect((err as Error).message).not.toContain("wrong-pw");
+  });
+});
