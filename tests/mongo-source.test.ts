@@ -188,6 +188,18 @@ describe("MongoDB source", () => {
     expect((err as Error).message).toMatch(/stream drops: collection shop\.orders was dropped; .*POST \/v1\/streams\/drops\/snapshot/);
   });
 
+  it("a cursor the server closed after an invalidate the pipeline filtered out (compat cosmos) stops the stream instead of spinning", async () => {
+    rig = await mongoRig();
+    const c = rig.admin.db("shop").collection("orders");
+    await c.insertOne({ _id: 1 as never });
+    run = runSource(source(rig.spec(["shop.orders"], { snapshot: "never", compat: "cosmos" }), "closed"));
+    await run.ready;
+    rig.fake.dropCollection("shop.orders");
+    const err = await run.done;
+    expect(err).toMatchObject({ code: "SOURCE_INVALID", retryable: false });
+    expect((err as Error).message).toMatch(/stream closed: the server closed the change stream .*POST \/v1\/streams\/closed\/snapshot/);
+  });
+
   it("compat cosmos: the pipeline Cosmos DB for MongoDB requires; inserts and updates as op u, deletes not delivered", async () => {
     rig = await mongoRig();
     const c = rig.admin.db("shop").collection("orders");
