@@ -80,6 +80,8 @@ describe("MongoDB source", () => {
     await new Promise((r) => setTimeout(r, 500)); // several empty getMores (maxAwaitTime 100 ms) that move nothing
     expect(run.batches.length).toBe(n);
     expect(run.events()).toEqual([]);
+    // the start point's cursor was killed: only the stream's own is open
+    expect(rig.fake.stats.openCursors).toBe(1);
   });
 
   it.each([
