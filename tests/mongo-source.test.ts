@@ -80,6 +80,8 @@ describe("MongoDB source", () => {
     await new Promise((r) => setTimeout(r, 500)); // several empty getMores (maxAwaitTime 100 ms) that move nothing
     expect(run.batches.length).toBe(n);
     expect(run.events()).toEqual([]);
+    // the start point's cursor was killed: only the stream's own is open
+    expect(rig.fake.stats.openCursors).toBe(1);
   });
 
   it.each([
@@ -186,6 +188,18 @@ describe("MongoDB source", () => {
     const err = await run.done;
     expect(err).toMatchObject({ code: "SOURCE_INVALID", retryable: false });
     expect((err as Error).message).toMatch(/stream drops: collection shop\.orders was dropped; .*POST \/v1\/streams\/drops\/snapshot/);
+  });
+
+  it("a cursor the server closed after an invalidate the pipeline filtered out (compat cosmos) stops the stream instead of spinning", async () => {
+    rig = await mongoRig();
+    const c = rig.admin.db("shop").collection("orders");
+    await c.insertOne({ _id: 1 as never });
+    run = runSource(source(rig.spec(["shop.orders"], { snapshot: "never", compat: "cosmos" }), "closed"));
+    await run.ready;
+    rig.fake.dropCollection("shop.orders");
+    const err = await run.done;
+    expect(err).toMatchObject({ code: "SOURCE_INVALID", retryable: false });
+    expect((err as Error).message).toMatch(/stream closed: the server closed the change stream .*POST \/v1\/streams\/closed\/snapshot/);
   });
 
   it("compat cosmos: the pipeline Cosmos DB for MongoDB requires; inserts and updates as op u, deletes not delivered", async () => {

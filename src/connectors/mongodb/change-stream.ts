@@ -111,7 +111,8 @@ export async function startPoint(client: MongoClient, spec: MongoSourceSpec, pla
   const s = plan.scope;
   if (s.kind === "cluster") stage.allChangesForCluster = true;
   const db = client.db(s.kind === "cluster" ? "admin" : s.db);
-  const reply = await db.command({ aggregate: s.kind === "collection" ? s.coll : 1, pipeline: [{ $changeStream: stage }, ...plan.pipeline], cursor: { batchSize: 0 } });
+  // promoteLongs: false keeps the cursor id a Long, as killCursors wants it
+  const reply = await db.command({ aggregate: s.kind === "collection" ? s.coll : 1, pipeline: [{ $changeStream: stage }, ...plan.pipeline], cursor: { batchSize: 0 } }, { promoteLongs: false });
   const cursor = reply.cursor as { id?: unknown; ns?: string; postBatchResumeToken?: unknown } | undefined;
   if (cursor?.id && String(cursor.id) !== "0") {
     const coll = cursor.ns ? cursor.ns.slice(cursor.ns.indexOf(".") + 1) : s.kind === "collection" ? s.coll : "$cmd.aggregate";

@@ -155,6 +155,14 @@ export class MongoSource implements SourceConnector<MongoPosition> {
           next = await this.next(from, ctx);
         }
         if (ctx.signal.aborted) return;
+        if (!changes.length && this.cs!.closed) {
+          // the server ended the cursor (an invalidate the pipeline filtered out, e.g. under
+          // compat cosmos): the driver answers null at once from now on, so this must not loop
+          throw new TributaryError(
+            "SOURCE_INVALID",
+            `MongoDB source ${redactUrl(spec.url)} of stream ${d.stream.id}: the server closed the change stream (its collection or database was dropped or renamed?); its documents may have vanished without delete events. Re-snapshot the stream (POST /v1/streams/${d.stream.id}/snapshot) to start over`,
+          );
+        }
         const token = this.cs!.resumeToken;
         if (token === null || token === undefined) {
           if (changes.length) throw new TributaryError("SOURCE_INVALID", `MongoDB source ${redactUrl(spec.url)} of stream ${d.stream.id}: the change stream gives no resume token: its position cannot be kept`);
