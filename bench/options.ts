@@ -37,7 +37,7 @@ export interface BenchOptions {
   transformThreads?: number;
 }
 
-export const SCENARIOS = ["ceilings", "reader", "pipeline", "lag", "idle"] as const;
+export const SCENARIOS = ["ceilings", "reader", "pipeline", "lag", "idle", "mongo"] as const;
 
 function flag(argv: string[], name: string): string | undefined {
   const eq = argv.find((a) => a.startsWith(`--${name}=`));

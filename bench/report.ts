@@ -68,6 +68,8 @@ const ROWS: Array<[string, string, number]> = [
   ["floor_us", "floor: sum of the above + postgres per event, µs", 1],
   ["floor_eps", "floor: cores / floor = most events/s the machine can carry", 0],
   ["pipeline_floor_ratio", "pipeline / floor", 2],
+  ["mongo_snapshot_eps", "informational: MongoDB source snapshot through the in-process fake, documents/s", 0],
+  ["mongo_reader_eps", "informational: MongoDB change stream catch-up through the in-process fake, events/s", 0],
 ];
 
 export interface Results {

@@ -3,9 +3,10 @@
  * `npm run bench`: measures Tributary on the local services (PostgreSQL, nats-server) and
  * writes bench/results/latest.json and latest.md. Scenarios per run: reader only with its
  * ceilings, the whole pipeline at saturation, the pipeline at fixed offered rates (lag),
- * and one node holding many idle streams. Every figure is the median of the runs.
+ * one node holding many idle streams, and (informational) the MongoDB source through the
+ * in-process fake. Every figure is the median of the runs.
  *
- * Usage: node dist/bench/run.js [--quick] [--runs N] [--events N] [--only reader,pipeline,lag,idle,ceilings]
+ * Usage: node dist/bench/run.js [--quick] [--runs N] [--events N] [--only reader,pipeline,lag,idle,ceilings,mongo]
  *        [--transformer identity|filter|mask|stamp] [--lag-seconds S] [--lag-rates 1000,5000]
  *        [--idle-streams N] [--idle-seconds S] [--no-profile | --profile] [--out DIR] [--transform-threads N]
  * (environment: BENCH_QUICK=1, BENCH_RUNS, BENCH_EVENTS, BENCH_ONLY, NATS_URL, TEST_PG_URL ...)
@@ -19,6 +20,7 @@ import { environment } from "./environment.js";
 import { readerScenario } from "./scenario-reader.js";
 import { lagScenario, pipelineScenario } from "./scenario-pipeline.js";
 import { idleScenario } from "./scenario-idle.js";
+import { mongoScenario } from "./scenario-mongo.js";
 import { summarizeProfile, type ProfileSummary } from "./profile.js";
 import { bottleneck, buildResults, markdown, type Figures } from "./report.js";
 import { median } from "./stats.js";
@@ -96,6 +98,11 @@ async function oneRun(o: BenchOptions, i: number): Promise<Figures> {
     const d = await idleScenario(o, log);
     Object.assign(f, { idle_rss_mb_120_streams: d.rss_mb, idle_cpu_pct_120_streams: d.cpu_pct, idle_start_s: d.start_s });
   }
+  if (wants(o, "mongo")) {
+    log(`run ${i}: MongoDB source through the fake (informational)`);
+    const m = await mongoScenario(o, log);
+    Object.assign(f, { mongo_snapshot_eps: m.mongo_snapshot_eps, mongo_reader_eps: m.mongo_reader_eps });
+  }
   return f;
 }
 
@@ -141,6 +148,7 @@ async function main(): Promise<void> {
     "stage rates: reader and transformer from the first to the last message JetStream stored in CDC_ / XF_; sink from its first written row to the end.",
     `lag: inserts offered at a fixed rate for ${o.lagSeconds} s, one transaction every 10 ms; lag of every row = target clock_timestamp() when the sink wrote it − the row's insert time at the source (clock_timestamp() in the inserting transaction, which commits within a few ms); a warm-up is left out.`,
     "reader: catch-up over a WAL backlog of the same changes (the node was stopped while they were written); rate from the first to the last message JetStream stored. Ceilings run on the same WAL (a second slot) and the same payloads, in the same run.",
+    `mongo (informational): the MongoDB source alone (no JetStream) with the real driver against the in-process fake server (tests/fakes/mongo), all in the benchmark's process: snapshot of min(events, 100000) documents in 1000-document batches, then a change stream catching up on as many inserts made while it was stopped. It measures the driver and the source's decoding, not a MongoDB server.`,
     `idle: ${o.idleStreams} generator streams at 0.001 events/s, each with a JSONata transformer (${o.idleStreams * 2} actors, ${o.idleStreams * 2} leases); RSS and CPU over ${o.idleSeconds} s after the node settled.`,
   ];
   mkdirSync(o.outDir, { recursive: true });

@@ -30,6 +30,8 @@ const FIGURES = [
   "floor_us",
   "floor_eps",
   "pipeline_floor_ratio",
+  "mongo_snapshot_eps",
+  "mongo_reader_eps",
 ];
 
 describe("npm run bench --quick", () => {

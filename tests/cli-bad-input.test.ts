@@ -31,7 +31,7 @@ const cases: Array<{ name: string; yaml: string; expect: RegExp[] }> = [
   {
     name: "an unknown source type",
     yaml: streamYaml(["    source:", "      type: oracle"]),
-    expect: [/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \(got "oracle"\)/],
+    expect: [/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \| 'mongodb' \(got "oracle"\)/],
   },
   {
     name: "a JSONata syntax error",

@@ -24,10 +24,21 @@ describe("docker-compose.yml", () => {
     expect(compose.services["tributary-apply"]!.command).toEqual(["apply", "-f", "/etc/tributary/config.yaml", "--owner", "compose"]);
   });
 
+  it("runs MongoDB as a replica set the carts stream can watch: --replSet rs0, initiated and seeded before the nodes start", () => {
+    const mongo = compose.services.mongo as Service & { image: string };
+    expect(mongo.image).toBe("mongo:7");
+    expect(mongo.command).toEqual(["mongod", "--replSet", "rs0", "--bind_ip_all"]);
+    const init = (compose.services["mongo-init"]!.command ?? []).join("\n");
+    expect(init).toMatch(/rs\.initiate\(\{ _id: "rs0"/);
+    expect(init).toMatch(/changeStreamPreAndPostImages: \{ enabled: true \}/);
+    expect(compose.services["tributary-1"]!.depends_on?.["mongo-init"]).toEqual({ condition: "service_completed_successfully" });
+  });
+
   it("examples/compose.yaml loads for a node and keeps the streams' ${PGPASSWORD} for the nodes", () => {
     const cfg = loadConfigFile("examples/compose.yaml", { NODE_ID: "tributary-1" });
     expect(cfg.admin.advertise).toBe("http://tributary-1:8080");
-    expect(cfg.streams.map((s) => s.id)).toEqual(["orders", "demo"]);
+    expect(cfg.streams.map((s) => s.id)).toEqual(["orders", "demo", "carts"]);
+    expect(cfg.streams[2]!.source).toMatchObject({ type: "mongodb", url: "mongodb://mongo:27017/?replicaSet=rs0", collections: ["shop.carts"] });
     expect(JSON.stringify(cfg.streams)).toContain("postgres://postgres:${PGPASSWORD}@postgres:5432/shop");
   });
 });

@@ -156,7 +156,7 @@ describe("/v1/streams", () => {
     expect(body.message).toMatch(/transformers\.0\.jsonata: JSONata syntax error at position \d+/);
     const r2 = await app.inject({ method: "POST", url: "/v1/streams", payload: { id: "bad", source: { type: "oracle" } } });
     expect(r2.statusCode).toBe(400);
-    expect(r2.json<{ message: string }>().message).toMatch(/source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \(got "oracle"\)/);
+    expect(r2.json<{ message: string }>().message).toMatch(/source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \| 'mongodb' \(got "oracle"\)/);
     expect(node.calls).toEqual([]);
   });
 

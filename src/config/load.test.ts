@@ -163,12 +163,12 @@ describe("bad input names the field path and the reason", () => {
 
   it("unknown source type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ source: { type: "oracle" } }), {}));
-    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \(got "oracle"\)/);
+    expect(msg).toMatch(/streams\.0\.source\.type: .*Expected 'postgres' \| 'mysql' \| 'generator' \| 'cosmosdb' \| 'mongodb' \(got "oracle"\)/);
   });
 
   it("unknown sink type lists the allowed types", () => {
     const msg = rejection(() => parseConfig(withStream({ sinks: [{ name: "k", type: "kafka" }] }), {}));
-    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \| 'mysql' \| 'cosmosdb' \(got "kafka"\)/);
+    expect(msg).toMatch(/streams\.0\.sinks\.0\.type: .*Expected 'postgres' \| 'mysql' \| 'cosmosdb' \| 'mongodb' \(got "kafka"\)/);
   });
 
   it("JSONata syntax error gives the position", () => {

@@ -36,6 +36,14 @@ describe("coalesceTable", () => {
     expect(Object.keys(plan.upserts[0] ?? {})).toEqual(["id", "note"]);
   });
 
+  it("an update with its description but no image (MongoDB's updateLookup after a delete) writes nothing; without a description it is refused", () => {
+    const lookupMiss = rec("u", { key: { _id: 1 } });
+    lookupMiss.event.update = { updated: { v: 2 }, removed: [] };
+    expect(coalesceTable([lookupMiss, rec("d", { key: { _id: 1 } })], ["_id"])).toEqual({ truncate: false, deletes: [{ _id: 1 }], upserts: [] });
+    expect(coalesceTable([rec("c", { key: { _id: 2 }, after: { _id: 2, v: 1 } }), lookupMiss], ["_id"]).upserts).toEqual([{ _id: 2, v: 1 }]);
+    expect(() => coalesceTable([rec("u", { key: { _id: 1 } })], ["_id"])).toThrow(/has no after image/);
+  });
+
   it("u then d deletes only", () => {
     const plan = coalesceTable(
       [rec("u", { key: { id: 1 }, after: { id: 1, v: 2 } }), rec("d", { key: { id: 1 }, before: { id: 1 } })],

@@ -99,7 +99,9 @@ function keyOf(rec: SinkRecord, keyColumns: readonly string[]): Row {
  * Coalesces one table's records (in sequence order) into a {@link TablePlan}.
  * Per key the last op wins: `d` deletes; `c`/`r`/`u` upsert the merged `after` images since
  * the last delete (with a delete first if the chain held one); `t` drops everything before
- * it. Key changes need no special case: the reader emits them as delete + create.
+ * it; an update without an image but with its update description (MongoDB's updateLookup
+ * after a delete) changes nothing. Key changes need no special case: the reader emits them
+ * as delete + create.
  * @param keyColumns the target's key columns (unused when the records are all truncates).
  * @throws Error naming the seq when an event lacks its `after` image or a key value.
  */
@@ -114,6 +116,10 @@ export function coalesceTable(records: readonly SinkRecord[], keyColumns: readon
       byKey = new Map();
       continue;
     }
+    // An update that says what changed but has no image (MongoDB with fullDocument:
+    // updateLookup finds nothing when the document was deleted since; its delete follows):
+    // nothing to write for it.
+    if (event.op === "u" && !event.after && event.update) continue;
     if (keyColumns.length === 0) throw new Error(`event seq ${rec.seq} (op '${event.op}'): no key columns known for its table`);
     const key = keyOf(rec, keyColumns);
     const id = JSON.stringify(keyColumns.map((c) => key[c]));

@@ -47,4 +47,19 @@ export interface ChangeEvent {
    * create or evolve target tables. Optional: transformer output may drop it.
    */
   types?: Record<string, string>;
+  /**
+   * What an update changed, when the source tells (MongoDB's update description): fields
+   * set (dotted paths, values encoded like the row's), fields removed, arrays truncated.
+   */
+  update?: UpdateDescription;
+}
+
+/** An update's description (MongoDB change streams; docs/types.md "MongoDB"). */
+export interface UpdateDescription {
+  /** dotted path → new value */
+  updated: Row;
+  /** dotted paths removed */
+  removed: string[];
+  /** arrays shortened to `newSize` */
+  truncated?: Array<{ field: string; newSize: number }>;
 }

@@ -1,2 +1,2 @@
 /** Public surface of the change-event envelope. */
-export type { ChangeEvent, EventSource, JsonValue, Op, Row } from "./change-event.js";
+export type { ChangeEvent, EventSource, JsonValue, Op, Row, UpdateDescription } from "./change-event.js";

@@ -10,11 +10,12 @@ import { TributaryError } from "../base/index.js";
 import type { ExclusiveResource, RetainedResource, RetentionContext, SinkConnector, SinkDefinition, SinkDeps, SourceConnector, SourceDefinition, SourceDeps, SpecIssue } from "../core/index.js";
 import { cosmosdb } from "../connectors/cosmosdb/index.js";
 import { generator } from "../connectors/generator/index.js";
+import { mongodb } from "../connectors/mongodb/index.js";
 import { mysql } from "../connectors/mysql/index.js";
 import { postgres } from "../connectors/postgres/index.js";
 
 /** Every connector, in the order the configuration reference lists them. */
-const connectors = [postgres, mysql, generator, cosmosdb] as const;
+const connectors = [postgres, mysql, generator, cosmosdb, mongodb] as const;
 
 type Connector = (typeof connectors)[number];
 type SourceSchemas = Extract<Connector, { source: unknown }>["source"]["schema"];

@@ -1,13 +1,9 @@
 /**
- * What the Cosmos DB tests share: a fake account with a database and containers, the deps
- * a connector is built with outside a node (silent logger, the caller's metrics), a driver
- * for a source's batches without the kernel, and metric readings. The fake and the SDK are
- * loaded when a rig is started, so importing the support module stays light.
+ * What the Cosmos DB tests share: a fake account with a database and containers (the source
+ * driver and the deps every connector test uses are in source-run.ts). The fake and the SDK
+ * are loaded when a rig is started, so importing the support module stays light.
  */
 import type { CosmosClient } from "@azure/cosmos";
-import { pino } from "pino";
-import type { SourceBatch, SourceConnector, SourceDeps } from "../../src/core/index.js";
-import type { Metrics } from "../../src/metrics/index.js";
 import type { FakeCosmos, FakeCosmosOptions } from "../fakes/cosmos/index.js";
 
 /** A fake account, a key-auth admin client, and the database `db`. */
@@ -38,74 +34,6 @@ export async function cosmosRig(opts: FakeCosmosOptions & { db?: string } = {}):
     async stop() {
       admin.dispose();
       await fake.stop();
-    },
-  };
-}
-
-/** Deps of a source built outside a node (no kernel), counting into `metrics`. */
-export function sourceDeps(metrics: Metrics, stream = "s1"): SourceDeps {
-  return {
-    stream: { id: stream, maxAge: 60_000 },
-    settings: { cluster: "test", replicas: 1, checkpoint: { interval: 1000, maxEvents: 1000 } },
-    log: pino({ level: process.env.TEST_LOG ?? "silent" }),
-    metrics,
-  };
-}
-
-/** Sum of the samples of a metric matching `labels` (0 when absent), e.g. `metricValue(m, "tributary_cosmos_throttled_total", { container: "c" })`. */
-export async function metricValue(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = await metrics.registry.getSingleMetric(name)?.get();
-  let sum = 0;
-  for (const v of m?.values ?? []) {
-    if (Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)) sum += v.value;
-  }
-  return sum;
-}
-
-/** An event as a test looks at it. */
-export type SeenEvent = Record<string, unknown> & { op: string; key: Record<string, unknown>; after: Record<string, unknown> | null; before: Record<string, unknown> | null; source: Record<string, unknown> };
-
-/** Reads a source's batches in the background until `stop()`. */
-export interface SourceRun<P> {
-  batches: Array<SourceBatch<P>>;
-  /** every change of every batch so far, as events */
-  events(): SeenEvent[];
-  /** the newest position yielded */
-  position(): P | undefined;
-  /** resolves when the source's iteration ended: with its error, or undefined */
-  done: Promise<unknown>;
-  ready: Promise<void>;
-  stop(): Promise<unknown>;
-}
-
-/** Drives `source.read` like the kernel would (without publishing) from `checkpoint` / `tail`. */
-export function runSource<P>(source: SourceConnector<P>, checkpoint: P | null = null, tail: string | null = null): SourceRun<P> {
-  const ac = new AbortController();
-  const batches: Array<SourceBatch<P>> = [];
-  let markReady!: () => void;
-  const ready = new Promise<void>((r) => (markReady = r));
-  const done = (async () => {
-    try {
-      for await (const b of source.read({ checkpoint, tail, signal: ac.signal, ready: markReady, settled: () => true })) {
-        batches.push(b);
-        if (ac.signal.aborted) break;
-      }
-      return undefined;
-    } catch (err) {
-      return err;
-    } finally {
-      await source.close();
-    }
-  })();
-  return {
-    batches,
-    events: () => batches.flatMap((b) => b.changes.map((c) => c.event as unknown as SeenEvent)),
-    position: () => [...batches].reverse().find((b) => b.position !== undefined)?.position,
-    done,
-    ready,
-    async stop() {
-      ac.abort();
-      return done;
     },
   };
 }

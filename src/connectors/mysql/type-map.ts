@@ -226,14 +226,27 @@ const FROM_POSTGRES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Column types for a MongoDB source's BSON type aliases (docs/types.md "MongoDB"): `binData`
+ * with any subtype is `longblob`, an alias not listed here `json` (its value is Extended JSON).
+ */
+const FROM_MONGODB: Readonly<Record<string, string>> = {
+  objectId: "varchar(24)", string: "longtext", int: "int", long: "bigint", double: "double",
+  decimal: "decimal(65,30)", bool: "tinyint(1)", date: "datetime(3)", timestamp: "json", object: "json",
+  array: "json", null: "longtext",
+};
+
+/**
  * A column type usable in CREATE TABLE for an event's source type: a MySQL source's own
  * COLUMN_TYPE as is (MariaDB's JSON appears as `json`); a PostgreSQL typname mapped
  * (`int8` -> `bigint`, `numeric` -> `decimal(65,30)`, `bytea` -> `longblob`, `jsonb` ->
- * `json`, `timestamptz` -> `datetime(6)` in UTC, arrays -> `json`, other types -> `longtext`).
+ * `json`, `timestamptz` -> `datetime(6)` in UTC, arrays -> `json`, other types -> `longtext`);
+ * a MongoDB source's aliases by {@link FROM_MONGODB} (`objectId` -> `varchar(24)`, `date` ->
+ * `datetime(3)`, `decimal` -> `decimal(65,30)`, `object`/`array`/`timestamp` -> `json`, `binData` -> `longblob`).
  * @param connector the event's `source.connector` (`mysql`, `postgres`, …)
  */
 export function mysqlTypeFor(sourceType: string, connector: string): string {
   if (connector === "mysql") return sourceType;
+  if (connector === "mongodb") return FROM_MONGODB[sourceType] ?? (sourceType === "binData" || sourceType.startsWith("binData:") ? "longblob" : "json");
   if (sourceType.startsWith("_")) return "json";
   return FROM_POSTGRES[sourceType] ?? "longtext";
 }

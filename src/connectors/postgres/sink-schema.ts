@@ -83,11 +83,11 @@ export async function describeTable(client: pg.ClientBase, target: TargetTable):
 }
 
 /**
- * The SQL type for each named column, from the records' source `types` (sqlTypeFor) where
+ * The SQL type for each named column, from the records' source `types` (sqlTypeFor, by the event's connector) where
  * one names it, else inferred from its first non-null value (inferSqlType).
  */
 export function columnTypesFrom(records: readonly SinkRecord[], columns: Iterable<string>): Map<string, string> {
-  return sharedColumnTypesFrom(records, columns, sqlTypeFor, inferSqlType);
+  return sharedColumnTypesFrom(records, columns, (sourceType, event) => sqlTypeFor(sourceType, event.source?.connector ?? "postgres"), inferSqlType);
 }
 
 /** CREATE SCHEMA/TABLE IF NOT EXISTS with the given column types and primary key. */

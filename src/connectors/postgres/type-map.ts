@@ -209,11 +209,26 @@ const SQL_TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * CREATE TABLE types for a MongoDB source's BSON type aliases (docs/types.md "MongoDB");
+ * `binData` with any subtype (`binData:4`) is `bytea`, an alias not listed here `jsonb`
+ * (its value is Extended JSON).
+ */
+const FROM_MONGODB: Readonly<Record<string, string>> = {
+  objectId: "text", string: "text", int: "integer", long: "bigint", double: "double precision",
+  decimal: "numeric", bool: "boolean", date: "timestamptz", timestamp: "jsonb", object: "jsonb",
+  array: "jsonb", null: "text",
+};
+
+/**
  * A column type usable in CREATE TABLE for a source typname: `int8` -> `bigint`,
  * `_text` -> `text[]`, `bpchar`/`varchar` -> `text` (length unknown), `bit` -> `varbit`.
  * Types the target may lack (enums, citext, other extension or user types) -> `text`.
+ * A MongoDB source's aliases map by {@link FROM_MONGODB} (`long` -> `bigint`, `date` ->
+ * `timestamptz`, `decimal` -> `numeric`, `object`/`array`/`timestamp` -> `jsonb`, `binData` -> `bytea`).
+ * @param connector the event's `source.connector`; type names mean different things per source (`date`)
  */
-export function sqlTypeFor(typeName: string): string {
+export function sqlTypeFor(typeName: string, connector = "postgres"): string {
+  if (connector === "mongodb") return FROM_MONGODB[typeName] ?? (typeName === "binData" || typeName.startsWith("binData:") ? "bytea" : "jsonb");
   if (isArrayName(typeName)) return `${sqlTypeFor(typeName.slice(1))}[]`;
   return SQL_TYPES[typeName] ?? "text";
 }

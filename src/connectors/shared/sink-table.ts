@@ -93,3 +93,32 @@ export function byColumnSet(rows: readonly Row[], meta: SinkTableMeta<{ generate
   }
   return [...groups.values()].map((g) => [g.columns, g.rows] as const);
 }
+
+/** Sources whose `after` is the whole document: a field it lacks is not there (NULL), not "unchanged". */
+const WHOLE_DOCUMENT_SOURCES = new Set(["mongodb"]);
+
+/**
+ * Makes the upsert rows of keys whose last change came from a whole-document source
+ * (MongoDB: `after` is the full document) exactly that document: its fields and key, and
+ * NULL for every other writable column of the table — a field `$unset` or dropped by a
+ * replacement is gone, where a PostgreSQL image's absent column means "unchanged TOAST"
+ * (kept). Rows are rewritten in place; returns how many.
+ */
+export function applyWholeDocuments(plan: TablePlan, records: readonly SinkRecord[], keyColumns: readonly string[], meta: SinkTableMeta<{ generated: boolean }>): number {
+  const last = new Map<string, ChangeEvent>();
+  for (const { event } of records) {
+    if (event.op === "t" || event.op === "d" || !event.after) continue;
+    const image = event.after;
+    last.set(JSON.stringify(keyColumns.map((c) => (Object.hasOwn(event.key ?? {}, c) ? event.key[c] : image[c]))), event);
+  }
+  let n = 0;
+  for (const row of plan.upserts) {
+    const event = last.get(JSON.stringify(keyColumns.map((c) => row[c])));
+    if (!event?.after || !WHOLE_DOCUMENT_SOURCES.has(event.source?.connector ?? "")) continue;
+    for (const c of Object.keys(row)) if (!keyColumns.includes(c)) delete row[c];
+    Object.assign(row, event.after);
+    for (const [c, m] of meta.columns) if (!m.generated && !Object.hasOwn(row, c)) row[c] = null;
+    n++;
+  }
+  return n;
+}

@@ -10,7 +10,7 @@
 import type { Logger } from "pino";
 import type { ErrorCode, TributaryError } from "../../base/index.js";
 import { checkOffset, sinkOffsetKey, type SinkBatch, type SinkConnector, type SinkOffset, type SinkRecord, type TablePlan, type TargetGroup, type TargetTable } from "../../core/index.js";
-import { columnsMentioned, hasUniqueKey, neededColumns, type SinkTableMeta } from "./sink-table.js";
+import { applyWholeDocuments, columnsMentioned, hasUniqueKey, neededColumns, type SinkTableMeta } from "./sink-table.js";
 
 
 /** The options every SQL sink has. */
@@ -181,6 +181,7 @@ export abstract class SqlSink<C, M extends SinkTableMeta<{ generated: boolean }>
     const plan = group.plan(keyColumns ?? []);
     if (!keyColumns) return { meta, keyColumns, plan };
     meta = await this.ensureColumns(meta, records, neededColumns(plan, keyColumns));
+    applyWholeDocuments(plan, records, keyColumns, meta); // MongoDB documents: absent fields are NULL, not "unchanged"
     if (plan.upserts.length && !hasUniqueKey(meta, keyColumns)) {
       throw this.invalid(name, `no primary key or unique index on the key columns (${keyColumns.join(", ")}); upserts need one`);
     }
