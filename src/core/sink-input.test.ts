@@ -10,8 +10,11 @@ describe("sink input shape", () => {
     expect(malformedReason({ op: "d", before: null, key: { id: 1 }, source })).toBeUndefined();
     expect(malformedReason({ op: "d", before: { id: 1 }, source })).toBeUndefined();
     expect(malformedReason({ op: "t", source })).toBeUndefined();
+    // a MongoDB update whose document was deleted before the lookup: the description, no after
+    expect(malformedReason({ op: "u", after: null, update: { updated: { n: 1 }, removed: [] }, key: { _id: "a" }, source })).toBeUndefined();
   });
   it("names what an event lacks", () => {
+    expect(malformedReason({ op: "u", after: null, update: null, key: { id: 1 }, source })).toMatch(/needs an 'after' object .*got null/);
     expect(malformedReason({ op: "u", key: { id: 1 }, source })).toBe("op 'u' is an upsert and needs an 'after' object with the row (got undefined)");
     expect(malformedReason({ op: "c", after: null, source })).toMatch(/needs an 'after' object .*got null/);
     expect(malformedReason({ op: "r", after: [1], source })).toMatch(/got an array/);
