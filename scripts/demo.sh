@@ -40,6 +40,13 @@ echo "== target (masked.customers, newest 3: e-mail masked by the JSONata transf
 psql -d tributary_demo_dst -c 'select id, name, email from masked.customers order by id desc limit 3'
 echo "== orders: source $(psql -Atd tributary_demo_src -c 'select count(*) from orders'), raw target $(psql -Atd tributary_demo_dst -c 'select count(*) from raw.orders'), masked target $(psql -Atd tributary_demo_dst -c 'select count(*) from masked.orders')"
 psql -d tributary_demo_dst -c "select id, amount, meta from raw.orders where customer_id = 1000"
+# a sink's position reaches the positions bucket (and /v1/actors) within about one checkpoint
+# interval of its last applied batch: wait for it to settle instead of printing a stale one
+sinks_at() { curl -s "http://127.0.0.1:$PORT/v1/actors" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).actors.filter(a=>a.id.startsWith("sink.")).map(a=>a.position?.seq??0).join(",")))'; }
+prev=""
+for _ in $(seq 1 40); do
+  now=$(sinks_at); [[ -n $now && $now == "$prev" && ! ,$now, =~ ,0, ]] && break; prev=$now; sleep 0.5
+done
 echo "== actors on the node:"
 curl -s "http://127.0.0.1:$PORT/v1/actors" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const a of JSON.parse(s).actors)console.log(a.id.padEnd(28), JSON.stringify(a.state).padEnd(50), "epoch", a.epoch, "position", JSON.stringify(a.position))})'
 if [[ ${DEMO_KEEP_RUNNING:-0} == 1 ]]; then echo "node keeps running (Ctrl-C to stop)"; wait $NODE_PID; fi
