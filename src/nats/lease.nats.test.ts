@@ -144,6 +144,25 @@ describe("LeaseStore", () => {
     expect(await value(k)).toMatchObject({ node: "n2", epoch: next.epoch });
   });
 
+  it("release after a renew that landed unseen (in flight when the actor stopped) still deletes our key", async () => {
+    const k = key();
+    const store = new LeaseStore(kv, "n1");
+    const lease = await store.acquire(k);
+    await store.renew(lease); // landed; the caller releases with the revision it knew
+    expect(await store.release(lease)).toBe(true);
+    expect(await kv.get(k)).toMatchObject({ operation: "DEL" });
+  });
+
+  it("release with a stale revision leaves the key alone when the newer write is another epoch's of this node", async () => {
+    const k = key();
+    const store = new LeaseStore(kv, "n1");
+    const old = await store.acquire(k);
+    await kv.delete(k);
+    const mine = await store.acquire(k);
+    expect(await store.release({ ...old, revision: old.revision })).toBe(false);
+    expect(await value(k)).toMatchObject({ node: "n1", epoch: mine.epoch });
+  });
+
   it("release of a lease someone else holds now fails (false) and leaves their key alone", async () => {
     const k = key();
     const stale = await new LeaseStore(kv, "n1").acquire(k);

@@ -6,7 +6,8 @@
  * must stop at once. Any other renew failure (timeout, reconnect) is NATS_UNAVAILABLE and
  * retryable: the lease may still be ours, and the caller keeps its own deadline (ADR 0004,
  * 0014). A refused CAS after such a failure is checked first: if our own timed-out renew
- * landed, the lease is still ours.
+ * landed, the lease is still ours. Release does the same check, so a renew in flight when
+ * an actor stopped does not leave its lease to age out.
  */
 import type { KV } from "@nats-io/kv";
 import { TributaryError } from "../base/index.js";
@@ -95,8 +96,19 @@ export class LeaseStore {
     try {
       await this.kv.delete(lease.key, { previousSeq: lease.revision });
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) return false;
+      // A renew in flight when the actor stopped can land after the revision we name here:
+      // the key then holds our node and epoch at a later revision. Still ours: delete at
+      // that revision, or a graceful stop would leave the lease to age out.
+      try {
+        const cur = await getJson<LeaseValue>(this.kv, lease.key);
+        if (!cur || cur.value.node !== this.node || cur.value.epoch !== lease.epoch || cur.revision <= lease.revision) return false;
+        await this.kv.delete(lease.key, { previousSeq: cur.revision });
+        return true;
+      } catch {
+        return false;
+      }
     }
   }
 }
