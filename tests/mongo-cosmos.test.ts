@@ -3,10 +3,10 @@
 // replaces arrive as upserts, deletes are not delivered) into a MongoDB sink and a
 // PostgreSQL sink. Pre-existing documents and 2,000 changes with every BSON type arrive
 // exactly; a deleted document stays in the targets, as documented (docs/types.md "MongoDB").
-import { MongoClient } from "mongodb";
+import type { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeMongo } from "./fakes/mongo/index.js";
-import { MongoWorkload, NodeProc, assertBuilt, cleanupCluster, converged, createDb, diffMongoCopy, diffMongoPg, pipelineConfig, uniqueCluster, type TestDb } from "./support/index.js";
+import type { FakeMongo } from "./fakes/mongo/index.js";
+import { MongoWorkload, mongoPgRig, NodeProc, assertBuilt, cleanupCluster, converged, diffMongoCopy, diffMongoPg, pipelineConfig, uniqueCluster, type MongoPgRig, type TestDb } from "./support/index.js";
 
 let fake: FakeMongo;
 let client: MongoClient;
@@ -14,18 +14,16 @@ let dst: TestDb;
 let node: NodeProc | undefined;
 const cluster = uniqueCluster("mcos");
 
+let rig: MongoPgRig;
+
 beforeAll(async () => {
   assertBuilt();
-  fake = await FakeMongo.start();
-  client = new MongoClient(fake.url, { serverSelectionTimeoutMS: 5_000 });
-  await client.connect();
-  dst = await createDb("mcos_dst");
+  rig = await mongoPgRig("mcos_dst");
+  ({ fake, client, dst } = rig);
 });
 afterAll(async () => {
   await node?.kill9();
-  await client?.close();
-  await fake?.stop();
-  await dst?.drop();
+  await rig?.stop();
   await cleanupCluster(cluster);
 });
 

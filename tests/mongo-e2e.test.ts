@@ -9,11 +9,11 @@
 // MongoDB sink refuses (a top-level field named like an operator) goes to the DLQ with
 // the reason while everything else goes on.
 import { jetstreamManager } from "@nats-io/jetstream";
-import { MongoClient } from "mongodb";
+import type { MongoClient } from "mongodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FakeMongo } from "./fakes/mongo/index.js";
+import type { FakeMongo } from "./fakes/mongo/index.js";
 import {
-  MongoWorkload, NodeProc, assertBuilt, cleanupCluster, converged, createDb, diffMongoCopy, diffMongoPg, eventually, natsConnect, pipelineConfig, rng, uniqueCluster, type TestDb,
+  MongoWorkload, mongoPgRig, NodeProc, assertBuilt, cleanupCluster, converged, diffMongoCopy, diffMongoPg, eventually, natsConnect, pipelineConfig, rng, uniqueCluster, type MongoPgRig, type TestDb,
 } from "./support/index.js";
 
 let fake: FakeMongo;
@@ -22,18 +22,16 @@ let dst: TestDb;
 let node: NodeProc | undefined;
 const cluster = uniqueCluster("me2e");
 
+let rig: MongoPgRig;
+
 beforeAll(async () => {
   assertBuilt();
-  fake = await FakeMongo.start();
-  client = new MongoClient(fake.url, { serverSelectionTimeoutMS: 5_000 });
-  await client.connect();
-  dst = await createDb("me2e_dst");
+  rig = await mongoPgRig("me2e_dst");
+  ({ fake, client, dst } = rig);
 });
 afterAll(async () => {
   await node?.kill9();
-  await client?.close();
-  await fake?.stop();
-  await dst?.drop();
+  await rig?.stop();
   await cleanupCluster(cluster);
 });
 

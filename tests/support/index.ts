@@ -23,7 +23,7 @@ export { createMyPipeline, type MyPipeline } from "./mysql-pipeline.js";
 export { cosmosRig, type CosmosRig } from "./cosmos.js";
 export { metricValue, runSource, sourceDeps, type SeenEvent, type SourceRun } from "./source-run.js";
 export { CosmosWorkload, diffRoundTrip, roundTripDbs, roundTripStreams, type RoundTripDbs } from "./cosmos-pipeline.js";
-export { mongoRig, type MongoRig } from "./mongo.js";
+export { mongoPgRig, mongoRig, type MongoPgRig, type MongoRig } from "./mongo.js";
 export { diffMyMongo, diffPgMongo } from "./mongo-pipeline.js";
 export { diffMongoCopy, diffMongoPg, MongoWorkload } from "./mongo-workload.js";
 export { netGuard, type NetGuard } from "./net-guard.js";

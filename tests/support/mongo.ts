@@ -6,6 +6,7 @@
 import type { MongoClient } from "mongodb";
 import type { FakeMongo, FakeMongoOptions } from "../fakes/mongo/index.js";
 import type { MongoSourceSpec } from "../../src/connectors/mongodb/index.js";
+import { createDb, type TestDb } from "./postgres.js";
 
 /** A fake server and a connected admin client (exact BSON values). */
 export interface MongoRig {
@@ -45,6 +46,34 @@ export async function mongoRig(opts: FakeMongoOptions = {}): Promise<MongoRig> {
     async stop() {
       await admin.close();
       await fake.stop();
+    },
+  };
+}
+
+/** A fake replica set, a driver client with its default (promoted) values, and a PostgreSQL target database: the end-to-end tests' rig. */
+export interface MongoPgRig {
+  fake: FakeMongo;
+  client: MongoClient;
+  dst: TestDb;
+  stop(): Promise<void>;
+}
+
+/** Starts the end-to-end rig; `dbPrefix` names the target database (createDb makes it unique). */
+export async function mongoPgRig(dbPrefix: string): Promise<MongoPgRig> {
+  const { FakeMongo } = await import("../fakes/mongo/index.js");
+  const { MongoClient } = await import("mongodb");
+  const fake = await FakeMongo.start();
+  const client = new MongoClient(fake.url, { serverSelectionTimeoutMS: 5_000 });
+  await client.connect();
+  const dst = await createDb(dbPrefix);
+  return {
+    fake,
+    client,
+    dst,
+    async stop() {
+      await client.close();
+      await fake.stop();
+      await dst.drop();
     },
   };
 }
